@@ -1,0 +1,42 @@
+"""Shared CLI options. The CLI only parses flags and calls the library."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import click
+
+from avatar_bench.data import AvatarDataset, open_dataset
+
+
+def dataset_options(func: Callable) -> Callable:
+    """Add ``--dataset/--root/--strict/--lenient`` and pass an opened ``dataset`` on demand."""
+
+    @click.option("--dataset", type=click.Choice(["mini", "avatar"]), default=None,
+                  help="Built-in AVATAR-mini or the real AVATAR (default: the real one when "
+                       "AVATAR_ROOT or the cache holds it, else mini).")
+    @click.option("--root", type=click.Path(file_okay=False), default=None,
+                  help="Root of the real AVATAR (metadata/ and video/). Default: $AVATAR_ROOT, "
+                       "then the per-user cache.")
+    @click.option("--strict/--lenient", default=True, show_default=True,
+                  help="Stop at the first malformed annotation, or skip it and report.")
+    @functools.wraps(func)
+    def wrapper(*args, dataset, root, strict, **kwargs):
+        if root is not None and dataset is None:
+            dataset = "avatar"
+
+        def load() -> AvatarDataset:
+            ds = open_dataset(dataset, root, strict=strict)
+            if ds.skipped:
+                click.echo(f"warning: --lenient skipped {len(ds.skipped)} malformed frame(s):",
+                           err=True)
+                for msg in ds.skipped[:20]:
+                    click.echo(f"  - {msg}", err=True)
+                if len(ds.skipped) > 20:
+                    click.echo(f"  ... and {len(ds.skipped) - 20} more", err=True)
+            return ds
+
+        return func(*args, load_dataset=load, **kwargs)
+
+    return wrapper

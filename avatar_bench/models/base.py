@@ -1,0 +1,46 @@
+"""The one interface every model shares: reference predictors, baselines, TAVLO, yours.
+
+An adapter turns (dataset, frames) into heatmaps. It may batch, cache clips, and run on any
+device internally; it must be deterministic for a fixed configuration and seed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from avatar_bench.data.annotations import Frame
+from avatar_bench.data.index import AvatarDataset
+
+
+class Adapter(ABC):
+    """Base class for a model that predicts one heatmap per annotated frame.
+
+    Subclasses set ``name`` and ``description`` and implement ``predict``. Constructor
+    keyword arguments are the CLI's options (``checkpoint``, ``device``, ``audio_window``,
+    ``batch_size``, ``seed``); unknown ones should raise ``AvatarBenchError``.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: True when the adapter needs the ``models`` extra (torch).
+    requires_torch: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def predict(self, dataset: AvatarDataset, frames: list[Frame]) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(frame.key, heatmap)`` for every frame, in the given order.
+
+        Heatmaps are 2-D float arrays of one fixed size per adapter; higher means more
+        likely sounding. The evaluator resizes them to its resolution.
+        """
+
+    def meta(self) -> dict[str, Any]:
+        """Provenance stored in the predictions file's ``meta`` (JSON-serialisable)."""
+        return {"model": self.name, "options": {k: v for k, v in sorted(self.options.items())
+                                                 if isinstance(v, (str, int, float, bool))}}
