@@ -1,0 +1,1 @@
+"""Self-supervised training (needs the ``models`` extra): recipes plug into one trainer."""
