@@ -1,0 +1,104 @@
+"""Heatmaps for display: read a video's maps, resize them, pick the threshold to draw.
+
+Display only: the numbers a figure prints (per-frame cIoU) use the same definitions as the
+evaluator, at the evaluation resolution, but the evaluator's results JSON is the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from avatar_bench.errors import AvatarBenchError
+
+#: Share of pixels above the display threshold when no results JSON gives one (paper: 10%).
+DEFAULT_TOP_PERCENT = 10.0
+
+
+@dataclass(frozen=True)
+class ModelMaps:
+    """One model's maps for the frames on show, and the threshold drawn on them."""
+
+    name: str
+    maps: dict[str, np.ndarray]
+    threshold: float
+    threshold_note: str
+
+
+def read_maps(path: str | os.PathLike, keys: list[str]) -> dict[str, np.ndarray]:
+    """Maps for ``keys`` from an ``.npz`` (``keys`` + ``heatmaps``) or a folder of ``<key>.npy``.
+
+    The ``.npz`` is read whole (fine for a clip on AVATAR-mini; slow on the full 5 GB file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        found = {}
+        for k in keys:
+            f = path / f"{k}.npy"
+            if f.is_file():
+                found[k] = np.load(f, allow_pickle=False).astype(np.float32)
+        return found
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            if not {"keys", "heatmaps"} <= names:
+                raise AvatarBenchError(f"{path}: expected arrays 'keys' and 'heatmaps', found "
+                                       f"{sorted(names)}")
+            all_keys = [str(k) for k in z["keys"]]
+            heatmaps = z["heatmaps"]
+    except AvatarBenchError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise AvatarBenchError(f"{path}: cannot read predictions: {exc}") from exc
+    if heatmaps.ndim != 3 or heatmaps.shape[0] != len(all_keys):
+        raise AvatarBenchError(f"{path}: 'heatmaps' must be [N, h, w] with N = len(keys) = "
+                               f"{len(all_keys)}, got shape {heatmaps.shape}")
+    index = {k: i for i, k in enumerate(all_keys)}
+    return {k: heatmaps[index[k]].astype(np.float32) for k in keys if k in index}
+
+
+def resize(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize to ``size`` (h, w): the evaluator's resize when present, else PIL's."""
+    if heatmap.shape == tuple(size):
+        return heatmap.astype(np.float32)
+    try:
+        from avatar_bench.eval.resize import resize_bilinear
+    except ImportError:
+        from PIL import Image
+
+        img = Image.fromarray(heatmap.astype(np.float32))  # float32 -> mode "F"
+        return np.asarray(img.resize((size[1], size[0]), Image.BILINEAR), dtype=np.float32)
+    return resize_bilinear(heatmap, size)
+
+
+def results_threshold(path: str | os.PathLike) -> float | None:
+    """``thresholds.main`` of a results JSON (None when it records none)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AvatarBenchError(f"{path}: cannot read results JSON: {exc}") from exc
+    value = (data.get("thresholds") or {}).get("main") if isinstance(data, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def top_percent_threshold(maps: list[np.ndarray], top_percent: float = DEFAULT_TOP_PERCENT
+                          ) -> float:
+    """The value with ``top_percent`` % of the pixels of ``maps`` at or above it."""
+    if not maps:
+        raise AvatarBenchError("no heatmaps to compute a threshold from")
+    values = np.concatenate([m.ravel() for m in maps])
+    k = max(1, int(round(values.size * top_percent / 100.0)))
+    return float(np.partition(values, values.size - k)[values.size - k])
+
+
+def frame_ciou(pred: np.ndarray, gt: np.ndarray) -> float | None:
+    """cIoU of one frame: |P and G| / (|G| + |P and not G|); None when G is empty."""
+    g = int(gt.sum())
+    if g == 0:
+        return None
+    inter = int(np.logical_and(pred, gt).sum())
+    return inter / (g + int(pred.sum()) - inter)
