@@ -1,0 +1,214 @@
+"""Adapters: the three baselines behind the common ``Adapter`` interface.
+
+For each frame: the annotated JPEG -> 224x224 ImageNet-normalised tensor; the clip's audio
+(decoded once per clip, at 16 kHz by default) -> a window centred on the frame's timestamp
+(3 s for EZ-VSL/SLAVC, 10 s for SSL-TIE by default) -> the baseline's own spectrogram; the
+model's raw test-time map (7x7 cosine/tau for EZ-VSL and SLAVC, 14x14 cosine for SSL-TIE) is
+yielded without min-max normalisation, so the evaluator's single global threshold applies.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from avatar_bench.data.annotations import Frame
+from avatar_bench.data.index import AvatarDataset
+from avatar_bench.errors import AvatarBenchError
+from avatar_bench.models.base import Adapter
+from avatar_bench.models.baselines.audio import DEFAULT_WINDOW, centred_window, front_end
+from avatar_bench.models.baselines.checkpoints import PRETTY, build_model, load_official
+from avatar_bench.models.baselines.image import IMAGE_SIZE, preprocess_image
+
+DEFAULT_SAMPLE_RATE = 16000
+#: How many clips' decoded audio are kept (frames usually arrive grouped by clip).
+AUDIO_CACHE_CLIPS = 8
+OPTIONS = ("checkpoint", "device", "batch_size", "audio_window", "seed", "imagenet_weights",
+           "sample_rate", "skip_errors")
+
+
+class _Skip(Exception):
+    """A frame whose inputs could not be built (recorded when ``skip_errors`` is set)."""
+
+
+class BaselineAdapter(Adapter):
+    """Shared machinery; subclasses set ``model_name``, ``map_size`` and the descriptions.
+
+    Options: ``checkpoint`` (official or our file; None = random init, flagged in meta),
+    ``device`` ("cpu" | "cuda"), ``batch_size`` (16), ``audio_window`` (seconds; model
+    default), ``seed`` (0), ``imagenet_weights`` (torchvision resnet18 file, random init
+    only), ``sample_rate`` (16000 or "native": the clip's own rate, as the originals read
+    files), ``skip_errors`` (False: a frame without usable audio raises).
+    """
+
+    requires_torch: ClassVar[bool] = True
+    model_name: ClassVar[str] = ""
+    map_size: ClassVar[int] = 7
+    map_kind: ClassVar[str] = "cosine / tau"
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise AvatarBenchError(
+                f"model {self.name!r}: unknown option(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(OPTIONS)}")
+        super().__init__(**{k: v for k, v in options.items() if v is not None})
+        opt = self.options
+        self.checkpoint = str(opt["checkpoint"]) if opt.get("checkpoint") else None
+        self.device = _device(str(opt.get("device", "cpu")))
+        self.batch_size = _positive_int(opt.get("batch_size", 16), "batch_size")
+        window = opt.get("audio_window", DEFAULT_WINDOW[self.model_name])
+        try:
+            self.audio_window = float(window)
+        except (TypeError, ValueError):
+            self.audio_window = float("nan")
+        if not self.audio_window > 0:
+            raise AvatarBenchError(f"audio_window must be > 0 seconds, got {window!r}")
+        self.seed = int(opt.get("seed", 0))
+        self.sample_rate = opt.get("sample_rate", DEFAULT_SAMPLE_RATE)
+        if self.sample_rate != "native":
+            self.sample_rate = _positive_int(self.sample_rate, "sample_rate")
+        self.skip_errors = bool(opt.get("skip_errors", False))
+        self.skipped: list[dict[str, str]] = []
+        self.warning: str | None = None
+        # A private RNG stream: random init depends on ``seed`` only, and the caller's global
+        # torch RNG state is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            if self.checkpoint is None:
+                self.warning = (
+                    f"{PRETTY[self.model_name]} has NO checkpoint: weights are random (seed "
+                    f"{self.seed}"
+                    f"{', ImageNet visual init' if opt.get('imagenet_weights') else ''}"
+                    "); its maps are meaningless for comparison. Pass --checkpoint PATH.")
+                warnings.warn(self.warning, stacklevel=2)
+                self.model = build_model(self.model_name, opt.get("imagenet_weights"))
+            else:
+                self.model = load_official(self.model_name, os.path.expanduser(self.checkpoint))
+        self.model.to(self.device).eval()
+        self._audio: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+
+    # ---------------------------------------------------------------- inputs
+    def _clip_audio(self, dataset: AvatarDataset, video_id: str) -> tuple[np.ndarray, int]:
+        """The clip's mono audio and its rate, decoded once and cached (LRU of a few clips)."""
+        if video_id in self._audio:
+            self._audio.move_to_end(video_id)
+            return self._audio[video_id]
+        info = dataset.video_info(video_id)
+        if not info.has_audio:
+            raise AvatarBenchError(
+                f"{info.path}: the clip has no audio track; {PRETTY[self.model_name]} needs "
+                "one (pass skip_errors=True to skip its frames)")
+        rate = info.sample_rate if self.sample_rate == "native" else self.sample_rate
+        wave = dataset.audio(video_id, sample_rate=int(rate))
+        if wave.shape[0] == 0:
+            raise AvatarBenchError(f"{info.path}: the audio track decodes to no samples")
+        self._audio[video_id] = (wave, int(rate))
+        while len(self._audio) > AUDIO_CACHE_CLIPS:
+            self._audio.popitem(last=False)
+        return wave, int(rate)
+
+    def inputs(self, dataset: AvatarDataset, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(image 3x224x224, spectrogram 1xFxT) for one frame; raises ``_Skip`` if allowed."""
+        try:
+            wave, rate = self._clip_audio(dataset, frame.video_id)
+            window = centred_window(wave, rate, dataset.timestamp(frame), self.audio_window)
+            image = preprocess_image(dataset.image(frame), IMAGE_SIZE)
+        except AvatarBenchError as exc:
+            if not self.skip_errors:
+                raise
+            raise _Skip(str(exc)) from exc
+        return image, front_end(self.model_name, window, rate)
+
+    # --------------------------------------------------------------- predict
+    @torch.no_grad()
+    def _run(self, images: list[np.ndarray], specs: list[np.ndarray]) -> np.ndarray:
+        img = torch.from_numpy(np.stack(images)).to(self.device)
+        spec = torch.from_numpy(np.stack(specs)).to(self.device)
+        return self.model(img, spec).float().cpu().numpy()
+
+    def predict(self, dataset: AvatarDataset,
+                frames: list[Frame]) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(frame.key, map)`` in order; maps are float32 ``map_size x map_size``."""
+        self.model.eval()   # no dropout, BN running statistics: deterministic maps
+        keys: list[str] = []
+        images: list[np.ndarray] = []
+        specs: list[np.ndarray] = []
+        for frame in frames:
+            try:
+                image, spec = self.inputs(dataset, frame)
+            except _Skip as exc:
+                self.skipped.append({"key": frame.key, "error": str(exc)})
+                continue
+            if specs and spec.shape != specs[0].shape:  # e.g. mixed native rates: flush first
+                yield from zip(keys, self._run(images, specs), strict=True)
+                keys, images, specs = [], [], []
+            keys.append(frame.key)
+            images.append(image)
+            specs.append(spec)
+            if len(keys) == self.batch_size:
+                yield from zip(keys, self._run(images, specs), strict=True)
+                keys, images, specs = [], [], []
+        if keys:
+            yield from zip(keys, self._run(images, specs), strict=True)
+
+    def meta(self) -> dict[str, Any]:
+        meta = super().meta()
+        meta.update({
+            "checkpoint": self.checkpoint,
+            "random_init": self.checkpoint is None,
+            "audio_window_s": self.audio_window,
+            "sample_rate": self.sample_rate,
+            "image_size": IMAGE_SIZE,
+            "map": f"{self.map_size}x{self.map_size} {self.map_kind}",
+            "skipped": list(self.skipped),
+        })
+        if self.warning:
+            meta["warning"] = self.warning
+        return meta
+
+
+def _device(name: str) -> torch.device:
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise AvatarBenchError(f"device must be 'cpu' or 'cuda', got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AvatarBenchError("device 'cuda' requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def _positive_int(value: Any, what: str) -> int:
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        out = 0
+    if out <= 0 or (isinstance(value, float) and value != out):
+        raise AvatarBenchError(f"{what} must be a positive integer, got {value!r}")
+    return out
+
+
+class EZVSLAdapter(BaselineAdapter):
+    name = "ezvsl"
+    model_name = "ezvsl"
+    map_size = 7
+    description = "EZ-VSL (ECCV 2022): multiple-instance contrastive, 7x7 cosine/tau map"
+
+
+class SLAVCAdapter(BaselineAdapter):
+    name = "slavc"
+    model_name = "slavc"
+    map_size = 7
+    description = "SLAVC (NeurIPS 2022): mean of two heads' maps from the momentum encoders"
+
+
+class SSLTIEAdapter(BaselineAdapter):
+    name = "ssltie"
+    model_name = "ssltie"
+    map_size = 14
+    map_kind = "cosine"
+    description = "SSL-TIE (ACM MM 2022): transformation-invariant/equivariant, 14x14 cosine"
