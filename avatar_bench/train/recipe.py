@@ -43,7 +43,7 @@ class Recipe(ABC):
     def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=float(self.config.get("lr", 1e-4)))
 
-    def after_step(self, model: nn.Module) -> None:
+    def after_step(self, model: nn.Module) -> None:  # noqa: B027 - optional hook
         """Hook after each optimiser step (SLAVC's momentum-encoder update)."""
 
     def checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> dict:
