@@ -1,0 +1,86 @@
+"""``validate`` and ``evaluate``: thin wrappers over avatar_bench.eval."""
+
+from __future__ import annotations
+
+import click
+
+from avatar_bench.cli.common import dataset_options
+from avatar_bench.errors import AvatarBenchError
+
+
+def _resolution(ctx, param, value: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected HxW such as 360x640, got {value!r}") from None
+    if h < 1 or w < 1:
+        raise click.BadParameter(f"expected positive sizes, got {value!r}")
+    return h, w
+
+
+def _print_report(report) -> None:
+    for line in report.summary():
+        click.echo(line)
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@click.command()
+@click.argument("predictions", type=click.Path())
+@dataset_options
+def validate(predictions: str, load_dataset) -> None:
+    """Check a predictions file (all problems at once). Exit 0 valid, 2 invalid."""
+    from avatar_bench.eval.validate import validate_predictions
+
+    report = validate_predictions(load_dataset(), predictions)
+    _print_report(report)
+    report.raise_if_invalid()
+    click.echo("valid")
+
+
+@click.command()
+@click.argument("predictions", type=click.Path())
+@dataset_options
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the results JSON here.")
+@click.option("--per-frame", type=click.Path(dir_okay=False), default=None,
+              help="Write per-frame cIoU/TN to this CSV.")
+@click.option("--protocol", type=click.Choice(["avatar", "legacy"]), default="avatar",
+              show_default=True, help="avatar = the paper's; legacy = the baselines' own.")
+@click.option("--top-percent", type=float, default=10.0, show_default=True,
+              help="Share of all pixels above the global threshold.")
+@click.option("--resolution", default="360x640", show_default=True, callback=_resolution,
+              help="Evaluation resolution HxW (avatar protocol).")
+@click.option("--bootstrap", type=int, default=1000, show_default=True,
+              help="Bootstrap replicates (videos resampled); 0 = no intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--workers", type=int, default=None, help="Threads (default: CPU count, max 4).")
+def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str | None,
+             protocol: str, top_percent: float, resolution: tuple[int, int], bootstrap: int,
+             seed: int, workers: int | None) -> None:
+    """Validate, then score PREDICTIONS; print a Table-2 layout and write the results."""
+    from avatar_bench.eval.evaluator import Evaluator, Protocol
+    from avatar_bench.eval.results import write_results
+    from avatar_bench.eval.table import format_table
+
+    ds = load_dataset()
+    proto = Protocol(protocol, resolution, top_percent, bootstrap=bootstrap, seed=seed)
+    ev = Evaluator(ds, predictions, proto, workers=workers)
+    try:
+        results = ev.run()
+    except AvatarBenchError:
+        if ev.report is not None:
+            _print_report(ev.report)
+        raise
+    for w in ev.report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(format_table(results))
+    if output:
+        write_results(results, output)
+        click.echo(f"wrote {output}")
+    if per_frame:
+        ev.per_frame_table().to_csv(per_frame, index=False, float_format="%.6f")
+        click.echo(f"wrote {per_frame}")
+
+
+COMMANDS = [validate, evaluate]

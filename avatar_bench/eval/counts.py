@@ -1,0 +1,315 @@
+"""Per-frame pixel counts: the one expensive step, computed once per frame and protocol.
+
+Everything the metrics need is a handful of integers per frame (TrackEval computes its IoUs
+once in the same way): ``|G_S|`` and ``|P & G_S|`` for each scenario S, ``|P|``, and the
+same for the †TN threshold. Maps stream from the file in chunks, are resized, compared and
+counted in a small thread pool (numpy releases the GIL), then dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from avatar_bench.data.annotations import Frame
+from avatar_bench.data.index import AvatarDataset
+from avatar_bench.eval.predictions import PredictionsFile
+from avatar_bench.eval.resize import flat, resize_bilinear
+from avatar_bench.eval.threshold import BINS, float_keys, high_histogram, low_histogram
+from avatar_bench.progress import progress
+
+#: Columns of ``FrameCounts.gt``/``inter``: the scenarios with pixels, then their union.
+GT_SCENARIOS: tuple[str, ...] = ("single_sound", "mixed_sound", "multi_entity", "total")
+
+
+@dataclass
+class FrameCounts:
+    """Pixel counts per frame (rows in dataset frame order); ``-1`` = not computed."""
+
+    pixels: int
+    gt: np.ndarray
+    inter: np.ndarray
+    pos: np.ndarray
+    pos_dagger: np.ndarray
+    inter_dagger: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, pixels: int) -> FrameCounts:
+        return cls(pixels, np.zeros((n, 4), np.int64), np.zeros((n, 4), np.int64),
+                   np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.full(n, -1, np.int64))
+
+
+def gt_masks(dataset: AvatarDataset, frame: Frame,
+             size: tuple[int, int]) -> list[np.ndarray | None]:
+    """Boolean GT per column of ``GT_SCENARIOS``; None for a scenario the frame lacks.
+
+    ``total`` is always given (TN needs it, even when empty). Each mask is rasterised once:
+    with one on-screen scenario its mask is the total; with several, the total is the union
+    of theirs (rasterising polygons commutes with union, so this equals rasterising all).
+    """
+    present = [s for s in GT_SCENARIOS[:3] if dataset.instances_for(frame, s)]
+    if len(present) == 1:
+        total = _decode(dataset, frame, "total", size)
+        return [total if s in present else None for s in GT_SCENARIOS[:3]] + [total]
+    if not present:
+        return [None, None, None, _decode(dataset, frame, "total", size)]
+    out = [_decode(dataset, frame, s, size) if s in present else None
+           for s in GT_SCENARIOS[:3]]
+    total = np.zeros_like(next(m for m in out if m is not None))
+    for m in out:
+        if m is not None:
+            total |= m
+    return out + [total]
+
+
+def _decode(dataset: AvatarDataset, frame: Frame, scenario: str,
+            size: tuple[int, int]) -> np.ndarray:
+    """The GT mask as pycocotools decodes it: Fortran-ordered, viewed as bool (no copy)."""
+    return mask_utils.decode(dataset.gt_rle(frame, scenario, size)).view(bool)
+
+
+@dataclass
+class Chunk:
+    """Maps of consecutive file rows, with the dataset frame index of each."""
+
+    frames: np.ndarray
+    maps: np.ndarray
+
+
+def iter_chunks(preds: PredictionsFile, rows: dict[str, int], dataset: AvatarDataset,
+                chunk: int) -> Iterator[Chunk]:
+    """Stream the file in its own order, keeping only rows that are dataset frames."""
+    row_to_frame = np.full(preds.n_maps, -1, np.int64)
+    for i, f in enumerate(dataset.frames):
+        row_to_frame[rows[f.key]] = i
+    for start, maps in preds.iter_chunks(chunk, verify=False):
+        idx = row_to_frame[start:start + len(maps)]
+        keep = idx >= 0
+        if keep.all():
+            yield Chunk(idx, maps)
+        elif keep.any():
+            yield Chunk(idx[keep], maps[keep])
+
+
+def parallel(fn: Callable[[Chunk], object], chunks: Iterable[Chunk], workers: int,
+             total: int, desc: str) -> Iterator[object]:
+    """``map(fn, chunks)`` on a thread pool, in order, at most ``2 * workers`` in flight."""
+    bar = progress(chunks, desc=desc, total=total, unit="chunk")
+    if workers <= 1:
+        yield from map(fn, bar)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending = []
+        for c in bar:
+            pending.append(pool.submit(fn, c))
+            if len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+        for fut in pending:
+            yield fut.result()
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def count_positive(pos: np.ndarray, masks: list[np.ndarray | None]) -> tuple[list[int], list[int]]:
+    """``|G_S|`` and ``|P & G_S|`` for each GT column (0 where the scenario is absent)."""
+    gt, inter = [], []
+    for m in masks:
+        if m is None:
+            gt.append(0)
+            inter.append(0)
+        else:
+            gt.append(int(np.count_nonzero(m)))
+            inter.append(int(np.count_nonzero(pos & m)))
+    return gt, inter
+
+
+# ------------------------------------------------------------- protocol "avatar"
+@dataclass
+class Split:
+    """One frame against one threshold's boundary bin ``[lo, hi]`` (float bounds, inclusive).
+
+    Pixels above the bin are positive whatever the exact threshold: they are only counted.
+    Pixels inside it are kept (value + GT bits) until the threshold is known.
+    """
+
+    pos_above: int
+    inter_above: list[int]
+    values: np.ndarray
+    bits: np.ndarray
+
+
+def split_frame(pixels: np.ndarray, masks: list[np.ndarray | None], lo: np.float32,
+                hi: np.float32) -> Split:
+    """``pixels`` and the masks' pixels in the same (column-major) order, see ``flat``."""
+    above = pixels > hi
+    within = pixels >= lo
+    within &= ~above
+    inside = np.flatnonzero(within)
+    bits = np.zeros(len(inside), np.uint8)
+    inter = []
+    for j, m in enumerate(masks):
+        if m is None:
+            inter.append(0)
+            continue
+        mf = flat(m)
+        inter.append(int(np.count_nonzero(above & mf)))
+        bits |= mf[inside].astype(np.uint8) << j
+    return Split(int(np.count_nonzero(above)), inter, pixels[inside], bits)
+
+
+class AvatarPasses:
+    """Streaming passes of the paper's protocol (global thresholds).
+
+    Normal route, two passes: ``high`` (histograms -> boundary bins), then ``boundary``
+    (per-frame counts above the bins + the pixels inside them, from which the exact
+    threshold and the remaining counts follow). When a boundary bin holds too many pixels
+    (heavy ties) the route is three passes: ``high``, ``low`` (exact key), ``counts``.
+    """
+
+    def __init__(self, dataset: AvatarDataset, size: tuple[int, int],
+                 dagger_frames: np.ndarray) -> None:
+        self.dataset = dataset
+        self.size = size
+        self.dagger = dagger_frames
+
+    def high(self, c: Chunk) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Pass 1: high-16-bit histograms over all frames and over the †TN frames."""
+        maps = resize_bilinear(c.maps, self.size)
+        buf = maps.transpose(0, 2, 1)  # C-contiguous: slices along frames are views
+        dag = self.dagger[c.frames]
+        h_all, h_dag = np.zeros(BINS, np.int64), np.zeros(BINS, np.int64)
+        edges = [0, *(np.flatnonzero(np.diff(dag)) + 1), len(dag)]
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            h = high_histogram(buf[a:b])
+            h_all += h
+            if dag[a]:
+                h_dag += h
+        per_map = maps[0].size
+        return h_all, h_dag, per_map * len(maps), per_map * int(dag.sum())
+
+    def boundary(self, c: Chunk, main: tuple[float, float], dag: tuple[float, float] | None):
+        """Pass 2 (two-pass route): GT counts and a ``Split`` per threshold for each frame."""
+        maps = resize_bilinear(c.maps, self.size)
+        lo, hi = np.float32(main[0]), np.float32(main[1])
+        out = []
+        for i, m in zip(c.frames, maps, strict=True):
+            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
+            pixels = flat(m)
+            gt = [0 if g is None else int(np.count_nonzero(g)) for g in masks]
+            s_main = split_frame(pixels, masks, lo, hi)
+            s_dag = None
+            if dag is not None and self.dagger[i]:
+                s_dag = split_frame(pixels, [None, None, None, masks[3]], np.float32(dag[0]),
+                                    np.float32(dag[1]))
+            out.append((int(i), gt, s_main, s_dag))
+        return out
+
+    def low(self, c: Chunk, b_main: int | None, b_dag: int | None):
+        """Pass 2 (three-pass route): low-16-bit histograms inside the boundary bins."""
+        keys = float_keys(resize_bilinear(c.maps, self.size))
+        dag = self.dagger[c.frames]
+        low_main = low_histogram(keys, b_main) if b_main is not None else 0
+        low_dag = low_histogram(keys[dag], b_dag) if b_dag is not None and dag.any() else 0
+        return low_main, low_dag
+
+    def counts(self, c: Chunk, thr: float, thr_dag: float | None, off_screen: np.ndarray):
+        """Pass 3 (three-pass route): per-frame counts at the final thresholds."""
+        maps = resize_bilinear(c.maps, self.size)
+        t, t_dag = np.float32(thr), None if thr_dag is None else np.float32(thr_dag)
+        rows = []
+        for i, m in zip(c.frames, maps, strict=True):
+            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
+            pos = m >= t
+            gt, inter = count_positive(pos, masks)
+            pd, idag = -1, -1
+            if t_dag is not None and off_screen[i]:
+                pdag = m >= t_dag
+                pd, idag = int(np.count_nonzero(pdag)), int(np.count_nonzero(pdag & masks[3]))
+            rows.append((int(i), gt, inter, int(np.count_nonzero(pos)), pd, idag))
+        return rows
+
+
+class Boundary:
+    """Collects one threshold's ``Split`` records for a value interval known to hold (or
+    expected to hold) the k-th largest pixel. ``finish`` gives the exact threshold and each
+    frame's positives, or None when the k-th largest pixel is not inside the interval."""
+
+    def __init__(self, n_frames: int, k: int) -> None:
+        self.k = k
+        self.values: list[np.ndarray | None] = [None] * n_frames
+        self.bits: list[np.ndarray | None] = [None] * n_frames
+        self.pos_above = np.zeros(n_frames, np.int64)
+        self.inter_above = np.zeros((n_frames, 4), np.int64)
+
+    def add(self, i: int, s: Split) -> None:
+        self.values[i], self.bits[i] = s.values, s.bits
+        self.pos_above[i], self.inter_above[i] = s.pos_above, s.inter_above
+
+    def finish(self) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """``(threshold, pos, inter)``: pos/inter per frame at ``value >= threshold``."""
+        lengths = np.array([0 if v is None else len(v) for v in self.values], np.int64)
+        rank = self.k - int(self.pos_above.sum())  # rank of the threshold inside the interval
+        if not 1 <= rank <= int(lengths.sum()):
+            return None
+        allv = np.concatenate([v for v in self.values if v is not None])
+        allb = np.concatenate([b for b in self.bits if b is not None])
+        self.values = self.bits = []  # free the per-frame copies early
+        thr = np.partition(allv, len(allv) - rank)[len(allv) - rank]
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        dtype = np.int32 if len(allv) < 2**31 else np.int64
+
+        def per_frame(sel: np.ndarray) -> np.ndarray:
+            """How many selected pixels each frame has (one cumulative sum, no copies)."""
+            c = np.cumsum(sel, dtype=dtype)
+            upto = np.where(ends > 0, c[np.maximum(ends - 1, 0)], 0)
+            before = np.where(starts > 0, c[np.maximum(starts - 1, 0)], 0)
+            return upto.astype(np.int64) - before
+
+        hit = allv >= thr
+        pos = self.pos_above + per_frame(hit)
+        inter = self.inter_above + np.stack(
+            [per_frame(hit & ((allb >> j) & 1).astype(bool)) for j in range(4)], axis=1)
+        return float(thr) + 0.0, pos, inter
+
+
+def fill(counts: FrameCounts, rows: list) -> None:
+    for i, gt, inter, pos, pd, idag in rows:
+        counts.gt[i], counts.inter[i], counts.pos[i] = gt, inter, pos
+        counts.pos_dagger[i], counts.inter_dagger[i] = pd, idag
+
+
+# ------------------------------------------------------------- protocol "legacy"
+LEGACY_SIZE = (224, 224)
+
+
+def legacy_positive(heatmap: np.ndarray) -> np.ndarray:
+    """Per-frame min-max normalisation, positive = value >= the frame's median."""
+    lo, hi = heatmap.min(), heatmap.max()
+    norm = (heatmap - lo) / (hi - lo) if hi > lo else np.zeros_like(heatmap)
+    return norm >= np.median(norm)
+
+
+class LegacyPass:
+    """The baselines' own protocol: one pass, per-frame thresholds at 224x224."""
+
+    def __init__(self, dataset: AvatarDataset, size: tuple[int, int] = LEGACY_SIZE) -> None:
+        self.dataset = dataset
+        self.size = size
+
+    def counts(self, c: Chunk):
+        maps = resize_bilinear(c.maps, self.size)
+        rows = []
+        for i, m in zip(c.frames, maps, strict=True):
+            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
+            pos = legacy_positive(m)
+            gt, inter = count_positive(pos, masks)
+            rows.append((int(i), gt, inter, int(np.count_nonzero(pos)), -1, -1))
+        return rows

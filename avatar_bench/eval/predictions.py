@@ -1,0 +1,396 @@
+"""Predictions format v1: read lazily, write by streaming, never unpickle.
+
+A submission is an ``.npz`` holding ``keys`` (unicode, one frame key per map), ``heatmaps``
+(float16/float32, ``[N, h, w]``, higher = more likely sounding) and optionally ``meta``
+(0-d unicode JSON string); or a directory of ``<key>.npy`` maps (plus optional ``meta.json``).
+
+The full AVATAR submission at 224x224 float32 is ~4.9 GB, so maps are read in chunks straight
+from the zip member stream and written row by row; nothing here holds the whole array.
+Structural problems are collected in ``problems`` rather than raised one at a time, so the
+validator can report all of them together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avatar_bench.errors import AvatarBenchError
+
+FORMAT_VERSION = 1
+HEATMAP_DTYPES = (np.dtype(np.float16), np.dtype(np.float32))
+#: Fixed zip timestamp: identical inputs give identical bytes.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
+
+
+def _header(fp) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Read an .npy header without touching the data (raises ValueError when malformed)."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fp)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fp)
+    raise ValueError(f"unsupported .npy format version {version}")
+
+
+def _read_exact(fp, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        part = fp.read(n - len(buf))
+        if not part:
+            raise EOFError(f"data ends early: wanted {n} bytes, got {len(buf)}")
+        buf += part
+    return bytes(buf)
+
+
+def _pickle_message(what: str) -> str:
+    return (f"{what}: object array (pickled data) is not allowed; save plain arrays "
+            "(keys as np.array(keys, dtype=str), heatmaps as float16/float32)")
+
+
+class PredictionsFile:
+    """A lazy, read-only view of a predictions file or directory.
+
+    Opening reads only headers, ``keys`` and ``meta``; ``iter_chunks`` streams the maps.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.raw_keys: list[str] | None = None
+        self.n_maps: int | None = None
+        self.map_shape: tuple[int, int] | None = None
+        self.dtype: np.dtype | None = None
+        self.meta: dict | None = None
+        self._fortran = False
+        self._files: list[Path] = []
+        if self.path.is_dir():
+            self.kind = "dir"
+            self._inspect_dir()
+        elif self.path.is_file():
+            self.kind = "npz"
+            self._inspect_npz()
+        else:
+            self.kind = "missing"
+            self.problems.append(f"{self.path}: no such file or directory")
+
+    @property
+    def readable(self) -> bool:
+        """True when the maps can be streamed (shape and dtype are usable)."""
+        return self.n_maps is not None and self.map_shape is not None and self.dtype is not None
+
+    # ------------------------------------------------------------------ npz
+    def _inspect_npz(self) -> None:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                names = set(zf.namelist())
+                self._check_members(names)
+                if "keys.npy" in names:
+                    self._read_keys_member(zf)
+                if "heatmaps.npy" in names:
+                    self._read_heatmap_header(zf)
+                if "meta.npy" in names:
+                    self._read_meta_member(zf)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            self.problems.append(f"{self.path}: not a readable .npz (zip) file: {exc}")
+
+    def _check_members(self, names: set[str]) -> None:
+        for member in ("keys", "heatmaps"):
+            if f"{member}.npy" not in names:
+                self.problems.append(f"{self.path.name}: member '{member}' is missing "
+                                     f"(found: {', '.join(sorted(names)) or 'nothing'})")
+        extra = sorted(names - {"keys.npy", "heatmaps.npy", "meta.npy"})
+        if extra:
+            self.warnings.append(f"ignored extra members: {', '.join(extra)}")
+
+    def _read_keys_member(self, zf: zipfile.ZipFile) -> None:
+        try:
+            with zf.open("keys.npy") as fp:
+                shape, _, dtype = _header(fp)
+                if dtype.hasobject:
+                    self.problems.append(_pickle_message("keys"))
+                    return
+            with zf.open("keys.npy") as fp:
+                keys = np.lib.format.read_array(fp, allow_pickle=False)
+        except _READ_ERRORS as exc:
+            self.problems.append(f"keys: corrupt or unreadable member: {exc}")
+            return
+        self._set_keys(keys)
+
+    def _set_keys(self, keys: np.ndarray) -> None:
+        if keys.dtype.kind != "U":
+            self.problems.append(f"keys: wrong dtype {keys.dtype}: expected a unicode string array")
+            return
+        if keys.ndim != 1:
+            self.problems.append(f"keys: wrong ndim {keys.ndim} (shape {keys.shape}): expected 1")
+            return
+        self.raw_keys = [str(k) for k in keys]
+
+    def _read_heatmap_header(self, zf: zipfile.ZipFile) -> None:
+        try:
+            with zf.open("heatmaps.npy") as fp:
+                shape, fortran, dtype = _header(fp)
+        except _READ_ERRORS as exc:
+            self.problems.append(f"heatmaps: corrupt or unreadable .npy header: {exc}")
+            return
+        self._set_heatmap_info(shape, fortran, dtype)
+
+    def _set_heatmap_info(self, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> None:
+        ok = True
+        if dtype.hasobject:
+            self.problems.append(_pickle_message("heatmaps"))
+            return
+        if dtype.newbyteorder("=") not in HEATMAP_DTYPES:
+            self.problems.append(f"heatmaps: wrong dtype {dtype}: expected float16 or float32")
+            ok = False
+        if len(shape) != 3:
+            self.problems.append(f"heatmaps: wrong ndim {len(shape)} (shape {tuple(shape)}): "
+                                 "expected 3, [N, h, w]")
+            ok = False
+        elif min(shape[1:]) < 1:
+            self.problems.append(f"heatmaps: empty maps of shape {tuple(shape[1:])}")
+            ok = False
+        if ok:
+            self.n_maps, self.map_shape = int(shape[0]), (int(shape[1]), int(shape[2]))
+            self.dtype, self._fortran = dtype, fortran
+
+    def _read_meta_member(self, zf: zipfile.ZipFile) -> None:
+        try:
+            with zf.open("meta.npy") as fp:
+                _, _, dtype = _header(fp)
+                if dtype.hasobject:
+                    self.problems.append(_pickle_message("meta"))
+                    return
+            with zf.open("meta.npy") as fp:
+                raw = np.lib.format.read_array(fp, allow_pickle=False)
+        except _READ_ERRORS as exc:
+            self.problems.append(f"meta: corrupt or unreadable member: {exc}")
+            return
+        if raw.dtype.kind != "U" or raw.ndim != 0:
+            self.problems.append(f"meta: expected a 0-d unicode array holding JSON, got "
+                                 f"dtype {raw.dtype} shape {raw.shape}")
+            return
+        self._set_meta(str(raw[()]))
+
+    def _set_meta(self, text: str) -> None:
+        try:
+            meta = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.problems.append(f"meta: not valid JSON: {exc}")
+            return
+        if not isinstance(meta, dict):
+            self.problems.append("meta: expected a JSON object")
+            return
+        self.meta = meta
+
+    # ------------------------------------------------------------ directory
+    def _inspect_dir(self) -> None:
+        self._files = sorted(self.path.glob("*.npy"))
+        if not self._files:
+            self.problems.append(f"{self.path}: directory holds no <key>.npy files")
+            return
+        self.raw_keys = [p.stem for p in self._files]
+        shapes: dict[tuple[int, ...], list[str]] = {}
+        dtypes: dict[str, list[str]] = {}
+        for p in self._files:
+            try:
+                with open(p, "rb") as fp:
+                    shape, fortran, dtype = _header(fp)
+            except _READ_ERRORS as exc:
+                self.problems.append(f"{p.name}: not a readable .npy file: {exc}")
+                continue
+            if dtype.hasobject:
+                self.problems.append(_pickle_message(p.name))
+                continue
+            shapes.setdefault(tuple(shape), []).append(p.name)
+            dtypes.setdefault(str(dtype), []).append(p.name)
+        if len(shapes) > 1 or len(dtypes) > 1:
+            self.problems.append("maps differ in shape or dtype (one size per submission): "
+                                 + "; ".join(f"{s}: {len(v)} files, e.g. {v[0]}"
+                                             for s, v in {**shapes, **dtypes}.items()))
+            return
+        if shapes and not self.problems:
+            (shape,) = shapes
+            (dtype,) = dtypes
+            if len(shape) != 2:
+                self.problems.append(f"maps: wrong ndim {len(shape)} (shape {shape}): expected 2")
+                return
+            self._set_heatmap_info((len(self._files), *shape), False, np.dtype(dtype))
+        meta = self.path / "meta.json"
+        if meta.is_file():
+            self._set_meta(meta.read_text(encoding="utf-8"))
+
+    # -------------------------------------------------------------- reading
+    def iter_chunks(self, chunk: int = 64, verify: bool = True
+                    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_row, maps[c, h, w])`` in file order; raises AvatarBenchError on I/O.
+
+        ``verify`` streams through zipfile, which checks the CRC (validation does this once);
+        without it an uncompressed member is read straight from the file (faster; plain reads,
+        not a memory map, so pages of a 2.4 GB file do not count as resident memory).
+        """
+        if not self.readable:
+            raise AvatarBenchError(f"{self.path}: predictions are not readable", self.problems)
+        try:
+            if self.kind == "dir":
+                yield from self._dir_chunks(chunk)
+            elif self._fortran:
+                yield from self._fortran_chunks(chunk)
+            elif not verify and (offset := self._stored_offset()) is not None:
+                yield from self._raw_chunks(chunk, offset)
+            else:
+                yield from self._npz_chunks(chunk)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise AvatarBenchError(f"{self.path}: heatmaps are corrupt or truncated: {exc}") \
+                from exc
+
+    def _npz_chunks(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        h, w = self.map_shape
+        row_bytes = h * w * self.dtype.itemsize
+        with zipfile.ZipFile(self.path) as zf, zf.open("heatmaps.npy") as fp:
+            _header(fp)
+            for start in range(0, self.n_maps, chunk):
+                c = min(chunk, self.n_maps - start)
+                buf = _read_exact(fp, c * row_bytes)
+                yield start, np.frombuffer(buf, dtype=self.dtype).reshape(c, h, w)
+            fp.read(1)  # reaching the end makes zipfile verify the CRC
+
+    def _stored_offset(self) -> int | None:
+        """File offset of the heatmap data of an uncompressed (stored) member, else None."""
+        with zipfile.ZipFile(self.path) as zf:
+            info = zf.getinfo("heatmaps.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with open(self.path, "rb") as fp:
+            fp.seek(info.header_offset)
+            local = fp.read(30)
+            if local[:4] != b"PK\x03\x04":
+                return None
+            name_len = int.from_bytes(local[26:28], "little")
+            extra_len = int.from_bytes(local[28:30], "little")
+            fp.seek(info.header_offset + 30 + name_len + extra_len)
+            _header(fp)
+            return fp.tell()
+
+    def _raw_chunks(self, chunk: int, offset: int) -> Iterator[tuple[int, np.ndarray]]:
+        h, w = self.map_shape
+        with open(self.path, "rb") as fp:
+            fp.seek(offset)
+            for start in range(0, self.n_maps, chunk):
+                c = min(chunk, self.n_maps - start)
+                maps = np.fromfile(fp, dtype=self.dtype, count=c * h * w)
+                if maps.size != c * h * w:
+                    raise EOFError(f"heatmaps end early at map {start + maps.size // (h * w)}")
+                yield start, maps.reshape(c, h, w)
+
+    def _fortran_chunks(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        # Column-major rows are not contiguous: such (rare) files are read whole.
+        with zipfile.ZipFile(self.path) as zf, zf.open("heatmaps.npy") as fp:
+            maps = np.lib.format.read_array(fp, allow_pickle=False)
+        for start in range(0, self.n_maps, chunk):
+            yield start, np.ascontiguousarray(maps[start:start + chunk])
+
+    def _dir_chunks(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, len(self._files), chunk):
+            files = self._files[start:start + chunk]
+            yield start, np.stack([np.load(p, mmap_mode="r", allow_pickle=False)
+                                   for p in files])
+
+    def sha256(self) -> str:
+        """Content hash cited in results: the file's bytes (directory: names + bytes)."""
+        h = hashlib.sha256()
+        paths = [self.path] if self.kind == "npz" else self._files
+        for p in paths:
+            if self.kind == "dir":
+                h.update(p.name.encode() + b"\0")
+            with open(p, "rb") as fp:
+                for block in iter(lambda fp=fp: fp.read(1 << 20), b""):
+                    h.update(block)
+        return h.hexdigest()
+
+
+def load_predictions(path: str | os.PathLike) -> PredictionsFile:
+    """Open a predictions file lazily; raises ``AvatarBenchError`` listing structural problems
+    (content checks against a dataset are ``validate_predictions``)."""
+    p = PredictionsFile(path)
+    if p.problems or not p.readable:
+        raise AvatarBenchError(f"{p.path}: cannot use these predictions", p.problems)
+    return p
+
+
+# ------------------------------------------------------------------ writing
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _npy_header(fp, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": shape}
+    np.lib.format.write_array_header_1_0(fp, header)
+
+
+def write_predictions(path: str | os.PathLike, items: Iterable[tuple[str, np.ndarray]], n: int,
+                      meta: dict[str, Any] | None = None,
+                      dtype: np.dtype | type = np.float16) -> Path:
+    """Stream ``n`` ``(key, heatmap)`` pairs into a format-v1 ``.npz`` with deterministic bytes.
+
+    Maps are written as they arrive (memory stays at one map); all must share one shape.
+    The file appears only when complete (written to a temporary name, then renamed).
+    """
+    path = Path(path)
+    dtype = np.dtype(dtype)
+    if dtype not in HEATMAP_DTYPES:
+        raise AvatarBenchError(f"write_predictions: dtype {dtype} is not float16 or float32")
+    tmp = path.with_name(path.name + ".partial")
+    keys: list[str] = []
+    try:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+            with zf.open(_zip_info("heatmaps.npy"), "w", force_zip64=True) as fp:
+                shape = None
+                for key, heatmap in items:
+                    hm = np.asarray(heatmap)
+                    if hm.ndim != 2:
+                        raise AvatarBenchError(f"heatmap for {key!r} has shape {hm.shape}: "
+                                               "expected 2-D (h, w)")
+                    if shape is None:
+                        shape = hm.shape
+                        _npy_header(fp, (n, *shape), dtype)
+                    elif hm.shape != shape:
+                        raise AvatarBenchError(f"heatmap for {key!r} has shape {hm.shape}, "
+                                               f"earlier maps {shape}: one size per file")
+                    if len(keys) >= n:
+                        raise AvatarBenchError(f"write_predictions: more than n={n} maps")
+                    fp.write(np.ascontiguousarray(hm, dtype=dtype).tobytes())
+                    keys.append(str(key))
+                if len(keys) != n:
+                    raise AvatarBenchError(f"write_predictions: got {len(keys)} maps, "
+                                           f"expected n={n}")
+                if shape is None:
+                    _npy_header(fp, (0, 1, 1), dtype)
+            _write_member(zf, "keys.npy", np.array(keys, dtype=str))
+            if meta is not None:
+                text = json.dumps(meta, sort_keys=True, default=str)
+                _write_member(zf, "meta.npy", np.array(text, dtype=str))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
+    with zf.open(_zip_info(name), "w", force_zip64=True) as fp:
+        np.lib.format.write_array(fp, arr, allow_pickle=False)

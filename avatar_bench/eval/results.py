@@ -1,0 +1,63 @@
+"""The results document (schema v1), its deterministic JSON bytes, and the per-frame CSV.
+
+The leaderboard reads exactly this layout. Bytes are reproducible: sorted keys, floats
+rounded to 6 decimals, no timestamps or absolute paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from avatar_bench import __version__
+
+if TYPE_CHECKING:
+    from avatar_bench.eval.evaluator import Evaluator
+
+SCHEMA_VERSION = 1
+DECIMALS = 6
+
+
+def build_results(ev: Evaluator, summary: dict) -> dict:
+    """Assemble the document from an evaluator that has run its phases."""
+    ds, preds = ev.dataset, ev.predictions
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "avatar_bench_version": __version__,
+        "dataset": {"name": ds.name, "revision": ds.revision,
+                    "annotation_sha256": ds.annotation_checksum, "n_frames": len(ds.frames),
+                    "n_videos": len(ev.video_ids)},
+        "predictions": {"file": preds.path.name, "sha256": preds.sha256(), "meta": preds.meta,
+                        "heatmap_size": list(preds.map_shape), "n_maps": preds.n_maps},
+        "protocol": ev.protocol.to_json(),
+        "thresholds": dict(ev.thresholds),
+        "metrics": summary["metrics"],
+        "off_screen": summary["off_screen"],
+    }
+
+
+def _rounded(x: Any) -> Any:
+    if isinstance(x, float):
+        return round(x, DECIMALS) + 0.0
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v) for v in x]
+    return x
+
+
+def results_json(results: dict) -> str:
+    """Canonical text: the same results give the same bytes."""
+    return json.dumps(_rounded(results), sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def write_results(results: dict, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.write_text(results_json(results), encoding="utf-8")
+    return path
+
+
+def load_results(path: str | os.PathLike) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
