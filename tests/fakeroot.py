@@ -33,5 +33,6 @@ def write_frame(root: Path, video_id: str, frame: int, annotations: list[dict],
     if jpeg:
         from PIL import Image
 
-        Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(folder / f"{frame:05d}.jpg")
+        grey = np.full((height, width, 3), 128, np.uint8)
+        Image.fromarray(grey).save(folder / f"{frame:05d}.jpg")
     return path

@@ -33,7 +33,8 @@ class Adapter(ABC):
         self.options = options
 
     @abstractmethod
-    def predict(self, dataset: AvatarDataset, frames: list[Frame]) -> Iterator[tuple[str, np.ndarray]]:
+    def predict(self, dataset: AvatarDataset,
+                frames: list[Frame]) -> Iterator[tuple[str, np.ndarray]]:
         """Yield ``(frame.key, heatmap)`` for every frame, in the given order.
 
         Heatmaps are 2-D float arrays of one fixed size per adapter; higher means more
