@@ -39,19 +39,28 @@ def available() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _load(target: str, name: str) -> type[Adapter]:
+def unknown_name(kind: str, name: str, names: list[str]) -> AvatarBenchError:
+    """The error for an unregistered name: the closest names, then all of them."""
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return AvatarBenchError(f"unknown {kind} {name!r}.{hint} Available: {', '.join(names)}")
+
+
+def load_class(target: str, name: str, base: type, kind: str) -> type:
+    """Import ``"module:Class"`` on first use and check it subclasses ``base``."""
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name == "torch":
             raise AvatarBenchError(
-                f"model {name!r} needs PyTorch: pip install 'avatar-bench[models]'"
+                f"{kind} {name!r} needs PyTorch: pip install 'avatar-bench[models]'"
             ) from exc
-        raise AvatarBenchError(f"model {name!r}: cannot import {module_name}: {exc}") from exc
+        raise AvatarBenchError(f"{kind} {name!r}: cannot import {module_name}: {exc}") from exc
     cls = getattr(module, attr, None)
-    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-        raise AvatarBenchError(f"model {name!r}: {target} is not an avatar_bench Adapter class")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise AvatarBenchError(
+            f"{kind} {name!r}: {target} is not an avatar_bench {base.__name__} class")
     return cls
 
 
@@ -59,12 +68,8 @@ def get_adapter_class(name: str) -> type[Adapter]:
     """Resolve a model name; an unknown one lists the closest names and all names."""
     names = available()
     if name not in names:
-        close = difflib.get_close_matches(name, list(names), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise AvatarBenchError(
-            f"unknown model {name!r}.{hint} Available: {', '.join(names)}"
-        )
-    return _load(names[name], name)
+        raise unknown_name("model", name, list(names))
+    return load_class(names[name], name, Adapter, "model")
 
 
 def create(name: str, **options: Any) -> Adapter:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from typing import Any
 
-from avatar_bench.errors import AvatarBenchError
+from avatar_bench.models.registry import load_class, unknown_name
 
 RECIPES: dict[str, str] = {
     "ezvsl": "avatar_bench.models.baselines.recipes:EZVSLRecipe",
@@ -19,25 +17,10 @@ RECIPES: dict[str, str] = {
 def get_recipe_class(name: str) -> type:
     """Resolve a recipe name; an unknown one lists the closest and all names."""
     if name not in RECIPES:
-        close = difflib.get_close_matches(name, list(RECIPES), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise AvatarBenchError(f"no training recipe for model {name!r}.{hint} "
-                               f"Trainable: {', '.join(sorted(RECIPES))}")
-    module_name, _, attr = RECIPES[name].partition(":")
-    try:
-        from avatar_bench.train.recipe import Recipe
+        raise unknown_name("training recipe", name, sorted(RECIPES))
+    from avatar_bench.train.recipe import Recipe  # imports torch: only once a name is valid
 
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == "torch":
-            raise AvatarBenchError(
-                f"training {name!r} needs PyTorch: pip install 'avatar-bench[models]'"
-            ) from exc
-        raise AvatarBenchError(f"recipe {name!r}: cannot import {module_name}: {exc}") from exc
-    cls = getattr(module, attr, None)
-    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
-        raise AvatarBenchError(f"recipe {name!r}: {RECIPES[name]} is not a Recipe class")
-    return cls
+    return load_class(RECIPES[name], name, Recipe, "training recipe")
 
 
 def create_recipe(name: str, **config: Any):
