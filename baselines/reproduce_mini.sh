@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Reproduce the AVATAR-mini rows of the README and submissions/: one training budget for every
+# model (200 steps x 8 clips of the AVATAR-mini training stream, seed 0, CPU, 1 thread), then
+# predict, evaluate and submit. About 1 h 15 min on 2 CPU cores. OUT holds checkpoints and
+# predictions (not committed); STAGE=predict skips training when OUT already has checkpoints.
+set -euo pipefail
+OUT=${OUT:-runs/mini}
+STAGE=${STAGE:-all}
+SUB=${SUB:-submissions}
+DATE=${DATE:-$(date -u +%F)}
+TRAIN=(--steps 200 --batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --data mini)
+mkdir -p "$OUT"
+
+if [ "$STAGE" = all ]; then
+  avatar-bench train --model ezvsl  "${TRAIN[@]}" --output "$OUT/ezvsl"
+  avatar-bench train --model slavc  "${TRAIN[@]}" --output "$OUT/slavc"
+  avatar-bench train --model ssltie "${TRAIN[@]}" --output "$OUT/ssltie"
+  avatar-bench train --model tavlo --config small "${TRAIN[@]}" --output "$OUT/tavlo_mean"
+  avatar-bench train --model tavlo --config small --option negative_pool=max "${TRAIN[@]}" \
+    --output "$OUT/tavlo_max"
+fi
+
+submit() {  # slug name preds training-note [extra submit args...]
+  local slug=$1 name=$2 preds=$3 note=$4; shift 4
+  avatar-bench submit "$preds" --dataset mini --name "$name" --slug "$slug" --force \
+    --authors "avatar-bench maintainers" --training-data "AVATAR-mini training stream" \
+    --training-size 1600 --date "$DATE" --submissions-dir "$SUB" --notes "$note" "$@"
+}
+BUDGET="Trained here: 200 steps x 8 clips, seed 0, CPU, random init (no ImageNet weights)."
+for m in ezvsl slavc ssltie; do
+  avatar-bench predict --model "$m" --checkpoint "$OUT/$m/checkpoint.pth" --dataset mini \
+    -o "$OUT/$m.npz"
+done
+avatar-bench predict --model tavlo --checkpoint "$OUT/tavlo_mean/checkpoint.pth" --dataset mini \
+  -o "$OUT/tavlo_mean.npz"
+avatar-bench predict --model tavlo --checkpoint "$OUT/tavlo_max/checkpoint.pth" --dataset mini \
+  -o "$OUT/tavlo_max.npz"
+submit mini-ezvsl "EZ-VSL (mini, 200 steps)" "$OUT/ezvsl.npz" "$BUDGET" --audio-window 3 \
+  --code-url https://github.com/stoneMo/EZ-VSL
+submit mini-slavc "SLAVC (mini, 200 steps)" "$OUT/slavc.npz" "$BUDGET" --audio-window 3 \
+  --code-url https://github.com/stoneMo/SLAVC
+submit mini-ssltie "SSL-TIE (mini, 200 steps)" "$OUT/ssltie.npz" "$BUDGET" --audio-window 10 \
+  --code-url https://github.com/jinxiang-liu/SSL-TIE
+submit mini-tavlo "TAVLO small (mini, 200 steps, paper loss)" "$OUT/tavlo_mean.npz" \
+  "$BUDGET Negatives pooled by mean, as in the paper." --audio-window 0.8
+submit mini-tavlo-max "TAVLO small (mini, 200 steps, max negatives)" "$OUT/tavlo_max.npz" \
+  "$BUDGET Negatives pooled by max, as in EZ-VSL." --audio-window 0.8
+
+# Floors and ceiling: no training.
+for m in center-prior random oracle; do
+  avatar-bench predict --model "$m" --dataset mini -o "$OUT/$m.npz"
+  submit "mini-$m" "$m (reference)" "$OUT/$m.npz" "Reference predictor, no training."
+done
+avatar-bench leaderboard build "$SUB" -o leaderboard/index.html
