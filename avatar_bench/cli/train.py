@@ -67,8 +67,14 @@ def train(model, config, options, data, data_dir, clip_list, skip_bad, steps, ba
     Multi-GPU: torchrun --nproc_per_node N "$(which avatar-bench)" train ... (see
     docs/training.md).
     """
-    from avatar_bench.train.trainer import TrainConfig
-    from avatar_bench.train.trainer import train as run_training
+    try:
+        from avatar_bench.train.trainer import TrainConfig
+        from avatar_bench.train.trainer import train as run_training
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        raise AvatarBenchError("training needs PyTorch: pip install 'avatar-bench[models]'"
+                               ) from exc
 
     recipe_options = _parse_options(options)
     if config is not None:
