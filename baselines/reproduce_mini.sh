@@ -27,14 +27,14 @@ submit() {  # slug name preds training-note [extra submit args...]
     --training-size 1600 --date "$DATE" --submissions-dir "$SUB" --notes "$note" "$@"
 }
 BUDGET="Trained here: 200 steps x 8 clips, seed 0, CPU, random init (no ImageNet weights)."
-for m in ezvsl slavc ssltie; do
-  avatar-bench predict --model "$m" --checkpoint "$OUT/$m/checkpoint.pth" --dataset mini \
-    -o "$OUT/$m.npz"
-done
-avatar-bench predict --model tavlo --checkpoint "$OUT/tavlo_mean/checkpoint.pth" --dataset mini \
-  -o "$OUT/tavlo_mean.npz"
-avatar-bench predict --model tavlo --checkpoint "$OUT/tavlo_max/checkpoint.pth" --dataset mini \
-  -o "$OUT/tavlo_max.npz"
+predict() {  # model checkpoint-dir output: skipped when the output is newer than the checkpoint
+  local model=$1 ckpt=$2/checkpoint.pth preds=$3
+  [ "$preds" -nt "$ckpt" ] && return 0
+  avatar-bench predict --model "$model" --checkpoint "$ckpt" --dataset mini -o "$preds"
+}
+for m in ezvsl slavc ssltie; do predict "$m" "$OUT/$m" "$OUT/$m.npz"; done
+predict tavlo "$OUT/tavlo_mean" "$OUT/tavlo_mean.npz"
+predict tavlo "$OUT/tavlo_max" "$OUT/tavlo_max.npz"
 submit mini-ezvsl "EZ-VSL (mini, 200 steps)" "$OUT/ezvsl.npz" "$BUDGET" --audio-window 3 \
   --code-url https://github.com/stoneMo/EZ-VSL
 submit mini-slavc "SLAVC (mini, 200 steps)" "$OUT/slavc.npz" "$BUDGET" --audio-window 3 \

@@ -113,19 +113,23 @@ class PredictionsFile:
         if extra:
             self.warnings.append(f"ignored extra members: {', '.join(extra)}")
 
-    def _read_keys_member(self, zf: zipfile.ZipFile) -> None:
+    def _read_small_member(self, zf: zipfile.ZipFile, name: str) -> np.ndarray | None:
+        """Read ``<name>.npy`` whole, refusing object (pickled) arrays before reading them."""
         try:
-            with zf.open("keys.npy") as fp:
-                shape, _, dtype = _header(fp)
-                if dtype.hasobject:
-                    self.problems.append(_pickle_message("keys"))
-                    return
-            with zf.open("keys.npy") as fp:
-                keys = np.lib.format.read_array(fp, allow_pickle=False)
+            with zf.open(f"{name}.npy") as fp:
+                if _header(fp)[2].hasobject:
+                    self.problems.append(_pickle_message(name))
+                    return None
+            with zf.open(f"{name}.npy") as fp:
+                return np.lib.format.read_array(fp, allow_pickle=False)
         except _READ_ERRORS as exc:
-            self.problems.append(f"keys: corrupt or unreadable member: {exc}")
-            return
-        self._set_keys(keys)
+            self.problems.append(f"{name}: corrupt or unreadable member: {exc}")
+            return None
+
+    def _read_keys_member(self, zf: zipfile.ZipFile) -> None:
+        keys = self._read_small_member(zf, "keys")
+        if keys is not None:
+            self._set_keys(keys)
 
     def _set_keys(self, keys: np.ndarray) -> None:
         if keys.dtype.kind != "U":
@@ -165,16 +169,8 @@ class PredictionsFile:
             self.dtype, self._fortran = dtype, fortran
 
     def _read_meta_member(self, zf: zipfile.ZipFile) -> None:
-        try:
-            with zf.open("meta.npy") as fp:
-                _, _, dtype = _header(fp)
-                if dtype.hasobject:
-                    self.problems.append(_pickle_message("meta"))
-                    return
-            with zf.open("meta.npy") as fp:
-                raw = np.lib.format.read_array(fp, allow_pickle=False)
-        except _READ_ERRORS as exc:
-            self.problems.append(f"meta: corrupt or unreadable member: {exc}")
+        raw = self._read_small_member(zf, "meta")
+        if raw is None:
             return
         if raw.dtype.kind != "U" or raw.ndim != 0:
             self.problems.append(f"meta: expected a 0-d unicode array holding JSON, got "
