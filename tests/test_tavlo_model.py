@@ -174,3 +174,21 @@ def test_resnet_layout_matches_torchvision_keys():
             "layer4.1.bn2.weight", "layer2.0.downsample.0.weight",
             "layer4.0.downsample.1.bias"} <= keys
     assert not any(k.startswith("fc.") for k in keys)
+
+
+def test_without_cross_modal_attention_streams_never_see_each_other():
+    cfg = dataclasses.replace(TINY, cross_modal_attention=False, depth=2)
+    model = TAVLO(cfg).eval()
+    frames, audio = _inputs(cfg)
+    other_frames = frames.flip(0)
+    with torch.no_grad():
+        a, v = model(frames, audio)
+        a_f, v_f = model(other_frames, audio)          # new pictures, same sound
+        a_a, v_a = model(frames, audio.flip(0))        # same pictures, new sound
+    assert torch.allclose(a, a_f, atol=1e-6)           # audio tokens ignore the frames
+    assert torch.allclose(v, v_a, atol=1e-6)           # visual tokens ignore the audio
+    assert _changed(v, v_f) and _changed(a, a_a)
+    paper = TAVLO(dataclasses.replace(cfg, cross_modal_attention=True)).eval()
+    paper.load_state_dict(model.state_dict())          # same weights, only the mask differs
+    with torch.no_grad():
+        assert _changed(paper(frames, audio)[0], paper(other_frames, audio)[0])

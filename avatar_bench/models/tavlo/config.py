@@ -45,6 +45,9 @@ class TAVLOConfig:
     # ---- loss
     temperature: float = 0.07
     negative_pool: str = "mean"          # paper: mean over a negative bag; "max" = EZ-VSL
+    # paper: audio and visual tokens of a frame attend to each other in spatial attention.
+    # False keeps spatial attention within each modality (no own-frame shortcut, docs/tavlo.md)
+    cross_modal_attention: bool = True
 
     # ------------------------------------------------------------- derived
     @property

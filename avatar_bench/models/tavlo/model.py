@@ -112,11 +112,12 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask`` (L, L) bool: True where a query may attend to a key."""
         n, length, dim = x.shape
         qkv = self.qkv(x).view(n, length, 3, self.heads, dim // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v,
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                              dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).reshape(n, length, dim))
 
@@ -125,11 +126,12 @@ class FactorLayer(nn.Module):
     """One pre-norm transformer layer (MSA + MLP, residual each) along one axis of Z."""
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float,
-                 axis: str) -> None:
+                 axis: str, cross_modal: bool = True) -> None:
         super().__init__()
         if axis not in ("spatial", "temporal"):
             raise ValueError(axis)
         self.axis = axis
+        self.cross_modal = cross_modal
         hidden = int(dim * mlp_ratio)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, heads, dropout)
@@ -144,19 +146,31 @@ class FactorLayer(nn.Module):
         # Spatial: sequences are the N tokens of one frame. Temporal: the T steps of one token.
         seq = z.reshape(b * t, n, d) if self.axis == "spatial" else \
             z.transpose(1, 2).reshape(b * n, t, d)
-        seq = seq + self.drop(self.attn(self.norm1(seq)))
+        mask = None
+        if self.axis == "spatial" and not self.cross_modal:
+            mask = modality_mask(n, z.device)
+        seq = seq + self.drop(self.attn(self.norm1(seq), mask))
         seq = seq + self.drop(self.mlp(self.norm2(seq)))
         if self.axis == "spatial":
             return seq.view(b, t, n, d)
         return seq.view(b, n, t, d).transpose(1, 2)
 
 
+def modality_mask(n_tokens: int, device: torch.device) -> torch.Tensor:
+    """(N, N) mask for [audio; visual...] tokens: each modality attends only to itself."""
+    mask = torch.ones(n_tokens, n_tokens, dtype=torch.bool, device=device)
+    mask[0, 1:] = False
+    mask[1:, 0] = False
+    return mask
+
+
 class ASTBlock(nn.Module):
     """Audio-Spatial-Temporal block: factorised attention, spatial first, then temporal."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float,
+                 cross_modal: bool = True) -> None:
         super().__init__()
-        self.spatial = FactorLayer(dim, heads, mlp_ratio, dropout, "spatial")
+        self.spatial = FactorLayer(dim, heads, mlp_ratio, dropout, "spatial", cross_modal)
         self.temporal = FactorLayer(dim, heads, mlp_ratio, dropout, "temporal")
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -183,7 +197,8 @@ class TAVLO(nn.Module):
         self.temporal_pos = nn.Parameter(torch.zeros(cfg.frames, cfg.temporal_dim))
         nn.init.trunc_normal_(self.spatial_pos, std=0.02)
         nn.init.trunc_normal_(self.temporal_pos, std=0.02)
-        self.blocks = nn.ModuleList(ASTBlock(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout)
+        self.blocks = nn.ModuleList(ASTBlock(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout,
+                                             cfg.cross_modal_attention)
                                     for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
