@@ -63,7 +63,7 @@ def test_oracle_near_perfect_when_gt_covers_the_top_share(big_gt, tmp_path):
     assert r["off_screen"]["tn"] == 100.0
 
 
-def test_oracle_with_small_gt_reaches_the_top_k_ceiling(tmp_path):
+def test_oracle_with_small_gt_spends_the_budget_around_the_gt(tmp_path):
     root = tmp_path / "root"
     write_frame(root, "v_00001", 1, [instance("Single-Sound", "dog", (0, 0, 64, 36))],
                 jpeg=False)
@@ -85,7 +85,7 @@ def test_oracle_with_small_gt_reaches_the_top_k_ceiling(tmp_path):
     g = ds.gt_mask(ds.frames[key[ds.frames[0].key]], "total")
     expected = (on & g).sum() / (g.sum() + (on & ~g).sum())
     assert r["metrics"]["total"]["ciou"] == pytest.approx(expected * 100, abs=1e-6)
-    # ceiling: GT share / positive share = 1% / 20% (top 10% of two frames, one of them empty)
+    # GT share / positive share = 1% / 20% (the top 10% of two frames, one of them empty)
     assert r["metrics"]["total"]["ciou"] > 4 * _gt_share(ds, "total")
     assert r["off_screen"]["tn"] == 100.0  # the off-screen frame's map is all zeros < thr
 

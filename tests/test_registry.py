@@ -70,3 +70,24 @@ def test_a_target_that_is_not_an_adapter_is_refused(monkeypatch):
     monkeypatch.setitem(registry.BUILTIN, "bogus", "avatar_bench.errors:AvatarBenchError")
     with pytest.raises(AvatarBenchError, match="not an avatar_bench Adapter"):
         registry.get_adapter_class("bogus")
+
+
+def test_meta_records_checkpoint_by_name_and_sha256(tmp_path):
+    import hashlib
+
+    from avatar_bench.models.base import Adapter, checkpoint_record
+
+    weights = tmp_path / "deep" / "dir" / "ckpt.pth"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"\x00weights" * 1000)
+
+    class Dummy(Adapter):
+        name = "dummy"
+
+        def predict(self, dataset, frames):
+            yield from ()
+
+    meta = Dummy(checkpoint=str(weights), seed=3).meta()
+    expected = {"file": "ckpt.pth", "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert meta["options"]["checkpoint"] == expected == checkpoint_record(weights)
+    assert str(tmp_path) not in repr(meta) and meta["options"]["seed"] == 3

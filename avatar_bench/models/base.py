@@ -6,8 +6,11 @@ device internally; it must be deterministic for a fixed configuration and seed.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,5 +46,20 @@ class Adapter(ABC):
 
     def meta(self) -> dict[str, Any]:
         """Provenance stored in the predictions file's ``meta`` (JSON-serialisable)."""
-        return {"model": self.name, "options": {k: v for k, v in sorted(self.options.items())
-                                                 if isinstance(v, (str, int, float, bool))}}
+        options = {k: v for k, v in sorted(self.options.items())
+                   if isinstance(v, (str, int, float, bool))}
+        if options.get("checkpoint"):
+            options["checkpoint"] = checkpoint_record(options["checkpoint"])
+        return {"model": self.name, "options": options}
+
+
+def checkpoint_record(path: str | os.PathLike | None) -> dict[str, str] | None:
+    """Name and sha256 of a weights file: identifies the weights, not the machine's paths."""
+    if not path:
+        return None
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "sha256": digest.hexdigest()}

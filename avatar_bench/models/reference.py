@@ -1,5 +1,5 @@
-"""Reference predictors: numpy-only floors and ceilings that every results table should beat
-(center-prior, uniform, random) or cannot beat (oracle). They also test the evaluator, because
+"""Reference predictors: numpy-only floors that every results table should beat (center-prior,
+uniform, random) and a GT-shaped reference (oracle). They also test the evaluator, because
 their scores follow from the ground truth alone.
 """
 
@@ -91,8 +91,8 @@ class Oracle(_Reference):
     ``d`` the distance in map pixels to the nearest GT pixel (0 on frames without on-screen
     GT). A plain 0/1 mask would tie every background pixel at 0: when the GT covers less than
     ``--top-percent`` of all pixels the global threshold becomes 0 and every pixel positive.
-    With the falloff, the positives are the GT plus the nearest ring, which is the best any map
-    can do under a global top-k% threshold.
+    With the falloff, the positives are the GT plus the nearest ring on every frame: a perfect
+    localiser spending the top-k% budget evenly (not an upper bound, see docs/evaluation.md).
     """
 
     name = "oracle"

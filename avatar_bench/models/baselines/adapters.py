@@ -21,7 +21,7 @@ import torch
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.models.base import Adapter
+from avatar_bench.models.base import Adapter, checkpoint_record
 from avatar_bench.models.baselines.audio import DEFAULT_WINDOW, centred_window, front_end
 from avatar_bench.models.baselines.checkpoints import PRETTY, build_model, load_official
 from avatar_bench.models.baselines.image import IMAGE_SIZE, preprocess_image
@@ -161,7 +161,7 @@ class BaselineAdapter(Adapter):
     def meta(self) -> dict[str, Any]:
         meta = super().meta()
         meta.update({
-            "checkpoint": self.checkpoint,
+            "checkpoint": checkpoint_record(self.checkpoint),
             "random_init": self.checkpoint is None,
             "audio_window_s": self.audio_window,
             "sample_rate": self.sample_rate,
