@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.eval.results import results_json
 from avatar_bench.leaderboard.schema import (
     RESULTS_SCHEMA,
     SLUG_PATTERN,
@@ -153,7 +154,8 @@ def write_submission(directory: str | os.PathLike, slug: str, meta: dict[str, An
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     (tmp / SUBMISSION_FILE).write_text(_dump(meta), encoding="utf-8")
-    (tmp / RESULTS_FILE).write_text(_dump(results), encoding="utf-8")
+    # The evaluator's canonical writer: the same bytes `evaluate --output` gives.
+    (tmp / RESULTS_FILE).write_text(results_json(results), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
