@@ -38,33 +38,48 @@ def _inputs(cfg, batch: int, device: torch.device):
     return frames, audio
 
 
-def bench_train(cfg, batch: int, steps: int, warmup: int, device: torch.device,
-                amp: bool) -> dict:
-    model = TAVLO(cfg).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    frames, audio = _inputs(cfg, batch, device)
+def _seconds_per_step(step, steps: int, warmup: int, device: torch.device) -> float:
+    """Mean wall time of ``step()`` after ``warmup`` untimed calls (synchronised on CUDA)."""
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times = []
     for k in range(warmup + steps):
         _sync(device)
         t0 = time.perf_counter()
+        step()
+        _sync(device)
+        if k >= warmup:
+            times.append(time.perf_counter() - t0)
+    return sum(times) / len(times)
+
+
+def _with_peak_memory(out: dict, device: torch.device) -> dict:
+    if device.type == "cuda":
+        out["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return out
+
+
+def bench_train(cfg, batch: int, steps: int, warmup: int, device: torch.device,
+                amp: bool) -> dict:
+    model = TAVLO(cfg).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    frames, audio = _inputs(cfg, batch, device)
+    losses = []
+
+    def step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             a, v = model(frames, audio)
             loss = frame_mil_loss(a, v, cfg.temperature, cfg.negative_pool)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        _sync(device)
-        if k >= warmup:
-            times.append(time.perf_counter() - t0)
-    step_s = sum(times) / len(times)
-    out = {"batch_size": batch, "steps": steps, "s_per_step": step_s,
-           "clips_per_s": batch / step_s, "frames_per_s": batch * cfg.frames / step_s,
-           "final_loss": float(loss.detach())}
-    if device.type == "cuda":
-        out["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
-    return out
+        losses.append(loss.detach())
+
+    step_s = _seconds_per_step(step, steps, warmup, device)
+    return _with_peak_memory({
+        "batch_size": batch, "steps": steps, "s_per_step": step_s,
+        "clips_per_s": batch / step_s, "frames_per_s": batch * cfg.frames / step_s,
+        "final_loss": float(losses[-1])}, device)
 
 
 @torch.no_grad()
@@ -72,26 +87,18 @@ def bench_infer(cfg, batch: int, steps: int, warmup: int, device: torch.device,
                 amp: bool) -> dict:
     model = TAVLO(cfg).to(device).eval()
     frames, audio = _inputs(cfg, batch, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for k in range(warmup + steps):
-        _sync(device)
-        t0 = time.perf_counter()
+
+    def step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             a, v = model(frames, audio)
         localization_maps(a, v, cfg.grid).cpu()
-        _sync(device)
-        if k >= warmup:
-            times.append(time.perf_counter() - t0)
-    step_s = sum(times) / len(times)
-    out = {"batch_size": batch, "s_per_batch": step_s,
-           # the adapter keeps one map per window (the annotated frame); all T come out
-           "annotated_frames_per_s": batch / step_s,
-           "maps_per_s": batch * cfg.frames / step_s}
-    if device.type == "cuda":
-        out["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
-    return out
+
+    step_s = _seconds_per_step(step, steps, warmup, device)
+    return _with_peak_memory({
+        "batch_size": batch, "s_per_batch": step_s,
+        # the adapter keeps one map per window (the annotated frame); all T come out
+        "annotated_frames_per_s": batch / step_s,
+        "maps_per_s": batch * cfg.frames / step_s}, device)
 
 
 def _guard(fn, *args) -> dict:
