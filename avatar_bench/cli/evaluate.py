@@ -83,4 +83,37 @@ def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str 
         click.echo(f"wrote {per_frame}")
 
 
-COMMANDS = [validate, evaluate]
+@click.command()
+@click.argument("per_frame_a", type=click.Path(dir_okay=False))
+@click.argument("per_frame_b", type=click.Path(dir_okay=False))
+@click.option("--names", default=None, help="Labels for A and B as 'A,B' (default: file names).")
+@click.option("--bootstrap", type=int, default=1000, show_default=True,
+              help="Paired replicates (videos resampled once for both).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the comparison as JSON here.")
+def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: int, seed: int,
+            output: str | None) -> None:
+    """Is B above A? Paired video bootstrap of B - A CIoU per subset, from two
+    `evaluate --per-frame` CSVs of the same dataset; also each model's Cross-event drop."""
+    import json
+
+    from avatar_bench.eval.compare import compare as run_compare
+    from avatar_bench.eval.compare import format_comparison, read_per_frame
+
+    labels = [None, None]
+    if names is not None:
+        labels = [n.strip() for n in names.split(",")]
+        if len(labels) != 2 or not all(labels):
+            raise click.BadParameter(f"expected two labels as 'A,B', got {names!r}",
+                                     param_hint="--names")
+    result = run_compare(read_per_frame(per_frame_a, labels[0]),
+                         read_per_frame(per_frame_b, labels[1]), bootstrap, seed)
+    click.echo(format_comparison(result))
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {output}")
+
+
+COMMANDS = [validate, evaluate, compare]
