@@ -25,6 +25,8 @@ BUILTIN: dict[str, str] = {
     "uniform": "avatar_bench.models.reference:Uniform",
     "random": "avatar_bench.models.reference:Random",
     "oracle": "avatar_bench.models.reference:Oracle",
+    "motion": "avatar_bench.models.motion:MotionEnergy",
+    "motion-sync": "avatar_bench.models.motion:MotionSync",
     "ezvsl": "avatar_bench.models.baselines.adapters:EZVSLAdapter",
     "slavc": "avatar_bench.models.baselines.adapters:SLAVCAdapter",
     "ssltie": "avatar_bench.models.baselines.adapters:SSLTIEAdapter",
