@@ -54,8 +54,8 @@ submit mini-tavlo-nox "TAVLO max-neg no-xattn" \
 (cross_modal_attention=false), which removes the own-frame shortcut (docs/tavlo.md)." \
   --audio-window 0.8 "${TRAINED[@]}"
 
-# Floors and ceiling: no training.
-for m in center-prior random oracle; do
+# Reference predictors: no training (floors, the GT-shaped oracle, the hand-made motion cues).
+for m in center-prior random oracle motion motion-sync; do
   avatar-bench predict --model "$m" --dataset mini -o "$OUT/$m.npz"
   submit "mini-$m" "$m (reference)" "$OUT/$m.npz" "Reference predictor, no training."
 done
