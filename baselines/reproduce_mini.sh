@@ -39,17 +39,17 @@ for m in ezvsl slavc ssltie; do predict "$m" "$OUT/$m" "$OUT/$m.npz"; done
 predict tavlo "$OUT/tavlo_mean" "$OUT/tavlo_mean.npz"
 predict tavlo "$OUT/tavlo_max" "$OUT/tavlo_max.npz"
 predict tavlo "$OUT/tavlo_nox" "$OUT/tavlo_nox.npz"
-submit mini-ezvsl "EZ-VSL" "$OUT/ezvsl.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 3 \
+submit mini-ezvsl "EZ-VSL (200 steps)" "$OUT/ezvsl.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 3 \
   --code-url https://github.com/stoneMo/EZ-VSL
-submit mini-slavc "SLAVC" "$OUT/slavc.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 3 \
+submit mini-slavc "SLAVC (200 steps)" "$OUT/slavc.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 3 \
   --code-url https://github.com/stoneMo/SLAVC
-submit mini-ssltie "SSL-TIE" "$OUT/ssltie.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 10 \
+submit mini-ssltie "SSL-TIE (200 steps)" "$OUT/ssltie.npz" "$BUDGET" "${TRAINED[@]}" --audio-window 10 \
   --code-url https://github.com/jinxiang-liu/SSL-TIE
-submit mini-tavlo "TAVLO paper-loss" "$OUT/tavlo_mean.npz" \
+submit mini-tavlo "TAVLO paper-loss (200 steps)" "$OUT/tavlo_mean.npz" \
   "$BUDGET TAVLO small config; negatives pooled by mean, as in the paper." --audio-window 0.8 "${TRAINED[@]}"
-submit mini-tavlo-max "TAVLO max-neg" "$OUT/tavlo_max.npz" \
+submit mini-tavlo-max "TAVLO max-neg (200 steps)" "$OUT/tavlo_max.npz" \
   "$BUDGET TAVLO small config; negatives pooled by max, as in EZ-VSL." --audio-window 0.8 "${TRAINED[@]}"
-submit mini-tavlo-nox "TAVLO max-neg no-xattn" \
+submit mini-tavlo-nox "TAVLO max-neg no-xattn (200 steps)" \
   "$OUT/tavlo_nox.npz" "$BUDGET TAVLO small config; negatives pooled by max; spatial attention within each modality \
 (cross_modal_attention=false), which removes the own-frame shortcut (docs/tavlo.md)." \
   --audio-window 0.8 "${TRAINED[@]}"
