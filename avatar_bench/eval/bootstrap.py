@@ -31,7 +31,8 @@ def _per_video(values: np.ndarray, video: np.ndarray, n_videos: int) -> np.ndarr
     return out
 
 
-def _interval(reps: np.ndarray) -> list[float] | None:
+def percentile_interval(reps: np.ndarray) -> list[float] | None:
+    """The LEVEL% interval of the finite replicates (None when there are none)."""
     reps = reps[np.isfinite(reps)]
     if reps.size == 0:
         return None
@@ -50,9 +51,9 @@ def ciou_intervals(cious: np.ndarray, video: np.ndarray, weights: np.ndarray
     sums = weights @ _per_video(cols, video, weights.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums[:, 1:] / sums[:, :1]
-    return {"ciou": _interval(means[:, 0] * 100),
-            "auc": _interval(trapezoid(means[:, 1:-1]) * 100),
-            "ap50": _interval(means[:, -1] * 100)}
+    return {"ciou": percentile_interval(means[:, 0] * 100),
+            "auc": percentile_interval(trapezoid(means[:, 1:-1]) * 100),
+            "ap50": percentile_interval(means[:, -1] * 100)}
 
 
 def mean_interval(values: np.ndarray, video: np.ndarray, weights: np.ndarray
@@ -63,4 +64,4 @@ def mean_interval(values: np.ndarray, video: np.ndarray, weights: np.ndarray
     v = np.asarray(values, dtype=np.float64)[:, None]
     sums = weights @ _per_video(np.hstack([np.ones_like(v), v]), video, weights.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _interval(sums[:, 1] / sums[:, 0] * 100)
+        return percentile_interval(sums[:, 1] / sums[:, 0] * 100)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.eval.bootstrap import LEVEL, video_weights
+from avatar_bench.eval.bootstrap import LEVEL, percentile_interval, video_weights
 
 #: Subset -> (cIoU column, membership column or None). Cross-event frames are scored on Total.
 SUBSETS: dict[str, tuple[str, str | None]] = {
@@ -99,11 +99,8 @@ def _replicate_means(values: np.ndarray, video: np.ndarray, n_videos: int,
 
 
 def _interval(reps: np.ndarray) -> list[float] | None:
-    reps = reps[np.isfinite(reps)]
-    if reps.size == 0:
-        return None
-    lo, hi = np.percentile(reps, [(100 - LEVEL) / 2, 100 - (100 - LEVEL) / 2])
-    return [round(float(lo), 6), round(float(hi), 6)]
+    ci = percentile_interval(reps)
+    return None if ci is None else [round(v, 6) for v in ci]
 
 
 def _share_above(reps: np.ndarray) -> float | None:
