@@ -29,6 +29,11 @@ def test_predict_evaluate_without_torch(tmp_path):
     assert res.returncode == 0, res.stderr
     results = json.loads((tmp_path / "r.json").read_text())
     assert results["metrics"]["single_sound"]["n_frames"] == 1
+    res = _cli("evaluate", "p.npz", "--root", str(root), "--per-frame", "f.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = _cli("compare", "f.csv", "f.csv", "--bootstrap", "10", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "+0.00" in res.stdout
 
 
 def test_torch_models_and_training_explain_the_missing_extra(tmp_path):
