@@ -9,6 +9,7 @@ the share of pixels correctly left below it).
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,14 +155,19 @@ def render_video(dataset: AvatarDataset, video_id: str, models: list[ModelMaps],
         report.ciou[m.name] = values
         row += 1
     notes = "; ".join(f"{m.name}: {m.threshold_note}" for m in models)
-    fig.suptitle(f"{dataset.name} video {video_id}: heatmap (jet, per-row scale), dashed = "
-                 f"heatmap \u2265 threshold\nthreshold \u2014 {notes}", fontsize=10)
+    # Wrapped to the figure's width (about 13 characters per inch at 10 pt): one line per
+    # model's note would run off both edges of a wide --compare figure.
+    lines = [f"{dataset.name} video {video_id}: heatmap (jet, per-row scale), dashed = "
+             "heatmap \u2265 threshold",
+             *textwrap.wrap(f"threshold \u2014 {notes}", max(60, int(fig.get_figwidth() * 13)))]
+    fig.suptitle("\n".join(lines), fontsize=10)
+    top = max(0.75, 1 - 0.24 * (len(lines) + 1) / fig.get_figheight())
     handles = [Patch(facecolor="none", edgecolor=c, linewidth=2, label=f"GT {SCENARIO_LABELS[s]}")
                for s, c in SCENARIO_COLOURS.items()]
     handles.append(Line2D([], [], color="black", linestyle="--", label="prediction \u2265 thr"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
                frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
+    fig.tight_layout(rect=(0, 0.06, 1, top))
     report.path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(report.path, dpi=dpi)
     plt.close(fig)
