@@ -161,7 +161,7 @@ def render_video(dataset: AvatarDataset, video_id: str, models: list[ModelMaps],
              "heatmap \u2265 threshold",
              *textwrap.wrap(f"threshold \u2014 {notes}", max(60, int(fig.get_figwidth() * 13)))]
     fig.suptitle("\n".join(lines), fontsize=10)
-    top = max(0.75, 1 - 0.24 * (len(lines) + 1) / fig.get_figheight())
+    top = min(0.93, max(0.75, 1 - 0.17 * (len(lines) + 0.5) / fig.get_figheight()))
     handles = [Patch(facecolor="none", edgecolor=c, linewidth=2, label=f"GT {SCENARIO_LABELS[s]}")
                for s, c in SCENARIO_COLOURS.items()]
     handles.append(Line2D([], [], color="black", linestyle="--", label="prediction \u2265 thr"))
