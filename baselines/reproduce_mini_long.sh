@@ -58,7 +58,7 @@ NOXNOTE="TAVLO small config; negatives pooled by max; no cross-modal spatial att
 submit mini-ezvsl-800 "EZ-VSL (800 steps)" ezvsl 800 3
 submit mini-slavc-800 "SLAVC (800 steps)" slavc 800 3
 submit mini-ssltie-800 "SSL-TIE (800 steps)" ssltie 800 10
-submit mini-tavlo-nox-800 "TAVLO max-neg no-xattn (800 steps)" tavlo_nox 800 0.8 "$NOXNOTE"
+submit mini-tavlo-nox-800 "TAVLO leak-free (800 steps)" tavlo_nox 800 0.8 "$NOXNOTE"
 submit mini-ezvsl-1600 "EZ-VSL (1600 steps)" ezvsl 1600 3
-submit mini-tavlo-nox-1600 "TAVLO max-neg no-xattn (1600 steps)" tavlo_nox 1600 0.8 "$NOXNOTE"
+submit mini-tavlo-nox-1600 "TAVLO leak-free (1600 steps)" tavlo_nox 1600 0.8 "$NOXNOTE"
 avatar-bench leaderboard build "$SUB" -o leaderboard/index.html

@@ -323,3 +323,34 @@ def test_submit_with_the_real_evaluator_feeds_the_page(tmp_path: Path) -> None:
         "AVATAR", "reproduced", 8)
     html = render([sub], build_time=WHEN)
     assert 'data-slug="noise"' in html and "revision not recorded, annotations" in html
+
+
+def test_charts_keep_distinct_colours_and_say_so(tmp_path: Path) -> None:
+    """More rows than palette colours: the table has all, the charts the best-ranked ones."""
+    from avatar_bench.leaderboard.svg import PALETTE
+
+    meta, res = fixture_entries()["mini-a"]
+    n = len(PALETTE) + 3
+    for k in range(n):
+        m, r = copy.deepcopy(meta), copy.deepcopy(res)
+        m["name"] = f"Model {k:02d}"
+        r["metrics"]["total"]["ciou"] = 30.0 - k
+        _write(tmp_path, f"mini-m{k:02d}", m, r)
+    board = _sections(render(load_submissions(tmp_path), build_time=WHEN))["AVATAR-mini"]
+    table, charts = board.split('<div class="charts">')
+    assert all(f"Model {k:02d}" in table for k in range(n))
+    bars = charts.split("<svg")[1]
+    assert "Model 00" in bars and f"Model {n - 1:02d}" not in bars
+    assert f"Charts: the {len(PALETTE)} best-ranked of {n} rows." in board
+    colours = re.findall(r'<rect x="[^"]+" y="[^"]+" width="12" height="12" fill="([^"]+)"', bars)
+    assert len(colours) == len(set(colours)) == len(PALETTE)
+
+
+def test_chart_labels_keep_the_end_that_tells_variants_apart() -> None:
+    from avatar_bench.leaderboard.svg import _short
+
+    assert _short("SSL-TIE (800 steps)") == "SSL-TIE (800 steps)"
+    long = "TAVLO small, max negatives, no cross-modal attention"
+    a, b = _short(f"{long} (200 steps)"), _short(f"{long} (1600 steps)")
+    assert a != b and a.endswith("(200 steps)") and b.endswith("(1600 steps)")
+    assert a.startswith("TAVLO") and len(a) <= 28 and len(b) <= 28 and "\u2026" in a

@@ -232,7 +232,11 @@ def _section(dataset: str, protocol: str, subs: list[Submission], rank_by: str) 
                  "here, no intervals.")
     label = f"{dataset} \u00b7 {protocol} protocol"
     rows = "".join(_row(i, r, best) for i, r in enumerate(ranked))
-    ordered = [r.sub for r in ranked]
+    # Charts keep the best-ranked rows that the palette can colour distinctly: with more, a
+    # colour would stand for two models. The table always has every row.
+    ordered = [r.sub for r in ranked][:len(svg.PALETTE)]
+    shown = ("" if len(ranked) <= len(ordered)
+             else f" Charts: the {len(ordered)} best-ranked of {len(ranked)} rows.")
     bars = svg.scenario_bars(ordered, f"{label}: CIoU per scenario")
     dumb = svg.total_vs_cross(ordered, f"{label}: Total vs Cross-event CIoU")
     return (f'<section class="board" id="{sid}" data-dataset="{escape(dataset)}" '
@@ -245,7 +249,7 @@ def _section(dataset: str, protocol: str, subs: list[Submission], rank_by: str) 
             f"{_header()}<tbody>{rows}</tbody></table></div>"
             f'<p class="sr-only" role="status" id="{sid}-status"></p>'
             f'<div class="charts"><figure>{bars}<figcaption>CIoU per scenario; whiskers: 95% '
-            f"interval (reproduced rows).</figcaption></figure>"
+            f"interval (reproduced rows).{escape(shown)}</figcaption></figure>"
             f"<figure>{dumb}<figcaption>Total vs Cross-event CIoU; the number on the right "
             f"is the drop.</figcaption></figure></div></section>")
 

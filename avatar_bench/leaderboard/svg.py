@@ -35,9 +35,12 @@ def _ticks(values: list[float]) -> list[float]:
     return [step * k for k in range(int(math.ceil(top / step)) + 1)]
 
 
-def _short(name: str, limit: int = 22) -> str:
-    """Labels are clipped (the full name stays in the tooltip and the table)."""
-    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
+def _short(name: str, limit: int = 28, tail: int = 12) -> str:
+    """Labels are clipped in the middle (the full name stays in the tooltip and the table):
+    variants of one model differ at the end, e.g. "... (200 steps)" vs "... (1600 steps)"."""
+    if len(name) <= limit:
+        return name
+    return name[: limit - tail - 1].rstrip() + "\u2026" + name[-tail:].lstrip()
 
 
 def _tip(sub: Submission, row: str, field: str = "ciou") -> str:
@@ -61,8 +64,8 @@ def _legend(subs: list[Submission], x: float, y: float) -> list[str]:
 
 def scenario_bars(subs: list[Submission], title: str) -> str:
     """Grouped bars: one group per scenario (CIoU), one bar per model, 95% whiskers."""
-    width, left, top, plot_h = 700, 48, 20, 220
-    legend_w = 180
+    width, left, top, plot_h = 740, 48, 20, 220
+    legend_w = 220                   # room for a 28-character label (see _short)
     plot_w = width - left - legend_w - 10
     values = [s.metric(r, "ciou") for s in subs for r in BAR_ROWS]
     highs = [s.interval(r, "ciou")[1] for s in subs for r in BAR_ROWS if s.interval(r, "ciou")]
