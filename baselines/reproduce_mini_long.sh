@@ -5,7 +5,8 @@
 # models to 800 steps, EZ-VSL and the leak-free TAVLO to 1600. A resumed stage draws its own
 # seeded stretch of the training stream (seed, step), so the same stages give the same weights
 # on CPU. Then every checkpoint is predicted and evaluated (results JSON + per-frame CSV) and
-# TAVLO is compared with EZ-VSL by a paired bootstrap. About 3 h on 2 CPU cores.
+# TAVLO is compared with EZ-VSL by a paired bootstrap. About 3.5 h on 2 CPU cores (the stage
+# times measured here, summed).
 set -euo pipefail
 OUT=${OUT:-runs/mini}
 COMMON=(--batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --data mini --resume)

@@ -56,12 +56,17 @@ def ciou_intervals(cious: np.ndarray, video: np.ndarray, weights: np.ndarray
             "ap50": percentile_interval(means[:, -1] * 100)}
 
 
+def replicate_means(values: np.ndarray, video: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean (in %) of per-frame ``values`` in each replicate; NaN where a replicate has none."""
+    v = np.asarray(values, dtype=np.float64)[:, None]
+    sums = weights @ _per_video(np.hstack([np.ones_like(v), v]), video, weights.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums[:, 1] / sums[:, 0] * 100
+
+
 def mean_interval(values: np.ndarray, video: np.ndarray, weights: np.ndarray
                   ) -> list[float] | None:
     """CI (in %) of the mean of per-frame shares (TN, †TN)."""
     if len(values) == 0:
         return None
-    v = np.asarray(values, dtype=np.float64)[:, None]
-    sums = weights @ _per_video(np.hstack([np.ones_like(v), v]), video, weights.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return percentile_interval(sums[:, 1] / sums[:, 0] * 100)
+    return percentile_interval(replicate_means(values, video, weights))

@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.eval.bootstrap import LEVEL, percentile_interval, video_weights
+from avatar_bench.eval.bootstrap import (
+    LEVEL,
+    percentile_interval,
+    replicate_means,
+    video_weights,
+)
 
 #: Subset -> (cIoU column, membership column or None). Cross-event frames are scored on Total.
 SUBSETS: dict[str, tuple[str, str | None]] = {
@@ -69,11 +74,12 @@ def align(a: PerFrame, b: PerFrame) -> pd.DataFrame:
             f"{len(only_b)} only in {b.name}; e.g. {(only_a or only_b)[0]!r}): compare "
             "evaluations of the same dataset revision")
     other = b.table.set_index("key").loc[a.table["key"]].reset_index()
-    for col in ("video_id", "cross_event", *(c for c, _ in SUBSETS.values())):
-        na, nb = a.table[col].isna().to_numpy(), other[col].isna().to_numpy()
-        same = (a.table[col].to_numpy() == other[col].to_numpy()) if col in (
-            "video_id", "cross_event") else (na == nb)
-        if not np.all(same):
+    checks = [(col, a.table[col].to_numpy() == other[col].to_numpy())
+              for col in ("video_id", "cross_event")]
+    checks += [(col, a.table[col].isna().to_numpy() == other[col].isna().to_numpy())
+               for col in sorted({c for c, _ in SUBSETS.values()})]
+    for col, same in checks:
+        if not same.all():
             key = a.table["key"][~same].iloc[0]
             raise AvatarBenchError(f"{a.name} and {b.name} disagree on {col} for frame {key!r}:"
                                    " they were evaluated on different annotations")
@@ -86,16 +92,6 @@ def _subset_values(t: pd.DataFrame, subset: str) -> tuple[np.ndarray, np.ndarray
     if member is not None:
         mask &= t[member].to_numpy(bool)
     return mask, t[col].to_numpy(float)
-
-
-def _replicate_means(values: np.ndarray, video: np.ndarray, n_videos: int,
-                     weights: np.ndarray) -> np.ndarray:
-    """Mean of ``values`` (%) in each replicate; NaN where the replicate has no frame."""
-    sums = np.zeros((n_videos, 2))
-    np.add.at(sums, video, np.stack([np.ones_like(values), values], axis=1))
-    rep = weights @ sums
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return rep[:, 1] / rep[:, 0] * 100
 
 
 def _interval(reps: np.ndarray) -> list[float] | None:
@@ -127,7 +123,7 @@ def compare(a: PerFrame, b: PerFrame, n: int = 1000, seed: int = 0) -> dict:
         entry: dict = {"n_frames": int(mask.sum())}
         for tag, vals in (("a", va), ("b", vb)):
             entry[tag] = round(float(vals[mask].mean() * 100), 6) if mask.any() else None
-            reps[tag, subset] = _replicate_means(vals[mask], video[mask], len(videos), weights)
+            reps[tag, subset] = replicate_means(vals[mask], video[mask], weights)
         diff = reps["b", subset] - reps["a", subset]
         entry["b_minus_a"] = (None if entry["a"] is None
                               else round(entry["b"] - entry["a"], 6))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,11 +21,10 @@ from scipy.ndimage import uniform_filter
 
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
-from avatar_bench.errors import AvatarBenchError
-from avatar_bench.models.base import Adapter
-from avatar_bench.models.reference import MAP_SIZE
+from avatar_bench.models.reference import MAP_SIZE, ReferenceAdapter
 
-_ACCEPTED = {"seed", "device", "batch_size", "audio_window", "checkpoint"}
+#: Audio is read at this rate; loudness is an RMS, so any common rate would do.
+SAMPLE_RATE = 16000
 
 
 def gray_small(rgb: np.ndarray) -> np.ndarray:
@@ -60,29 +58,20 @@ def motion_maps(frames: list[np.ndarray], loudness: np.ndarray | None,
         out = diffs.mean(axis=0)
     else:
         std = loudness.std()
-        if std < 1e-9 or len(loudness) < 2:
+        if std < 1e-9:                               # constant sound (or one step): no evidence
             return np.zeros(MAP_SIZE, np.float32)
         z = (loudness - loudness.mean()) / std
         out = np.tensordot(z, diffs, axes=1) / len(z)
     return uniform_filter(out, size=smooth_px, mode="nearest").astype(np.float32)
 
 
-class MotionEnergy(Adapter):
+class MotionEnergy(ReferenceAdapter):
     """Where pixels change in the 0.8 s around the frame (no audio)."""
 
     name = "motion"
     description = "Frame-difference energy over 0.8 s around the frame; no audio, no learning"
     HALF_WINDOW_S = 0.4
     uses_audio = False
-
-    def __init__(self, **options: Any) -> None:
-        unknown = set(options) - _ACCEPTED
-        if unknown:
-            raise AvatarBenchError(f"model {self.name!r}: unknown option(s) "
-                                   f"{', '.join(sorted(unknown))}")
-        if options.get("checkpoint"):
-            raise AvatarBenchError(f"model {self.name!r} has no checkpoint")
-        super().__init__(**options)
 
     def _video_maps(self, dataset: AvatarDataset, video_id: str,
                     frames: list[Frame]) -> dict[str, np.ndarray]:
@@ -91,10 +80,10 @@ class MotionEnergy(Adapter):
                    for f in frames}
         needed = sorted({i for w in windows.values() for i in w})
         gray = {i: gray_small(rgb) for i, rgb in dataset.clip_frames(video_id, needed).items()}
-        audio = dataset.audio(video_id, 16000) if self.uses_audio else None
+        audio = dataset.audio(video_id, SAMPLE_RATE) if self.uses_audio else None
         out = {}
         for key, idx in windows.items():
-            loud = frame_loudness(audio, 16000, info.fps, idx) if audio is not None else None
+            loud = frame_loudness(audio, SAMPLE_RATE, info.fps, idx) if audio is not None else None
             out[key] = motion_maps([gray[i] for i in idx], loud)
         return out
 

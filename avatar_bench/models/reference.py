@@ -21,7 +21,7 @@ MAP_SIZE: tuple[int, int] = (90, 160)
 _ACCEPTED = {"seed", "device", "batch_size", "audio_window", "checkpoint"}
 
 
-class _Reference(Adapter):
+class ReferenceAdapter(Adapter):
     """Shared option check: reference models take the CLI's options and ignore most."""
 
     def __init__(self, **options: Any) -> None:
@@ -42,7 +42,7 @@ class _Reference(Adapter):
             yield f.key, self._map(dataset, f)
 
 
-class CenterPrior(_Reference):
+class CenterPrior(ReferenceAdapter):
     """Objects tend to sit near the image centre: an isotropic Gaussian in normalised units."""
 
     name = "center-prior"
@@ -61,7 +61,7 @@ class CenterPrior(_Reference):
         return self._prior
 
 
-class Uniform(_Reference):
+class Uniform(ReferenceAdapter):
     """A constant map: every pixel ties at the threshold, so every pixel is positive."""
 
     name = "uniform"
@@ -71,7 +71,7 @@ class Uniform(_Reference):
         return np.ones(MAP_SIZE, np.float32)
 
 
-class Random(_Reference):
+class Random(ReferenceAdapter):
     """Uniform noise, seeded per (seed, frame key): the same frame always gets the same map."""
 
     name = "random"
@@ -84,7 +84,7 @@ class Random(_Reference):
         return rng.random(MAP_SIZE, dtype=np.float32)
 
 
-class Oracle(_Reference):
+class Oracle(ReferenceAdapter):
     """The frame's total on-screen GT first, then its surroundings by distance.
 
     Inside the GT (at 90x160) the map is 1; outside it falls off as ``0.5 * exp(-d / 4)`` with

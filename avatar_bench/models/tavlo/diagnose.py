@@ -15,14 +15,12 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from avatar_bench.models.tavlo.model import TAVLO
+from avatar_bench.models.tavlo.model import TAVLO, localization_maps
 
 
-def _positive(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """(B,) mean over t of max over locations of cos(A'_i(t), V'_i(t, loc))."""
-    a = torch.nn.functional.normalize(a.float(), dim=-1)
-    v = torch.nn.functional.normalize(v.float(), dim=-1)
-    return torch.einsum("btd,btnd->btn", a, v).amax(dim=-1).mean(dim=-1)
+def _positive(a: torch.Tensor, v: torch.Tensor, grid: int) -> torch.Tensor:
+    """(B,) mean over t of the map's peak: max over locations of cos(A'_i(t), V'_i(t, loc))."""
+    return localization_maps(a, v, grid).flatten(2).amax(dim=-1).mean(dim=-1)
 
 
 @torch.no_grad()
@@ -40,9 +38,10 @@ def audio_reliance(model: TAVLO, frames: torch.Tensor, audio: torch.Tensor) -> d
         a_swap, v_swap = model(frames, audio.roll(1, dims=0))
     finally:
         model.train(was_training)
-    own = _positive(a, v).mean().item()
-    swapped = _positive(a_swap, v_swap).mean().item()
-    other = _positive(a, v.roll(1, dims=0)).mean().item()
+    grid = model.cfg.grid
+    own = _positive(a, v, grid).mean().item()
+    swapped = _positive(a_swap, v_swap, grid).mean().item()
+    other = _positive(a, v.roll(1, dims=0), grid).mean().item()
     return {"own": own, "swapped_audio": swapped, "other_frames": other,
             "reliance": own - swapped}
 
