@@ -15,7 +15,7 @@ from avatar_bench.errors import AvatarBenchError
 from avatar_bench.progress import set_quiet
 
 #: Modules under avatar_bench.cli exposing a ``COMMANDS`` list of click commands.
-COMMAND_MODULES = ("data", "hub", "evaluate", "models", "train", "board", "viz")
+COMMAND_MODULES = ("data", "hub", "evaluate", "models", "train", "board", "viz", "reproduce")
 
 
 class _Group(click.Group):
