@@ -21,6 +21,14 @@ def pytest_configure(config):
     os.environ["HF_HUB_OFFLINE"] = "0"
 
 
+def pytest_unconfigure(config):
+    """Remove the session cache (AVATAR-mini, index caches: ~34 MB) however the run ended."""
+    import shutil
+
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def mini_root() -> Path:
     """AVATAR-mini generated once per test session (default seed and size)."""

@@ -35,6 +35,24 @@ def cli(quiet: bool) -> None:
     set_quiet(quiet)
 
 
+def _quiet_callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        set_quiet(True)
+
+
+def _accept_quiet_anywhere(cmd: click.Command) -> None:
+    """Give every subcommand ``-q/--quiet`` too, so it works after the subcommand's name
+    (``avatar-bench evaluate -q ...``) as well as before it."""
+    taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+    if not taken & {"-q", "--quiet"}:
+        cmd.params.append(click.Option(["--quiet", "-q"], is_flag=True, expose_value=False,
+                                       is_eager=True, callback=_quiet_callback,
+                                       help="No progress bars."))
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _accept_quiet_anywhere(sub)
+
+
 for _name in COMMAND_MODULES:
     try:
         _mod = importlib.import_module(f"avatar_bench.cli.{_name}")
@@ -43,6 +61,7 @@ for _name in COMMAND_MODULES:
             raise
         continue
     for _cmd in _mod.COMMANDS:
+        _accept_quiet_anywhere(_cmd)
         cli.add_command(_cmd)
 
 

@@ -1,0 +1,21 @@
+"""A test run leaves no avatar-bench cache folder behind in the temp directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_pytest_session_removes_its_cache(tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_cli_quiet.py::test_without_quiet_nothing_is_silenced"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "1 passed" in res.stdout
+    assert not list(tmp_path.glob("avatar-bench-test-cache-*"))
