@@ -75,6 +75,11 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     for name in ("ezvsl", "slavc", "ssltie"):
         torch.manual_seed(1)
         model = model_class(name)()
+        if name == "slavc":   # trained momentum copies differ from the online encoders
+            with torch.no_grad():
+                for k, v in model.named_parameters():
+                    if k.startswith("momentum_"):
+                        v.add_(0.05 * torch.randn_like(v))
         ck = official_checkpoint(name, model, None, epoch=5)
         key = "model" if name != "ssltie" else "state_dict"
         ck[key] = {"module." + k: v for k, v in ck[key].items()}   # as saved under DDP
@@ -145,6 +150,31 @@ def test_slavc_inference_leaves_momentum_encoders_alone(dataset, checkpoints):
     assert all(torch.equal(before[k], after[k]) for k in before)
     for key in first:
         np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_slavc_adapter_encoders_option(dataset, checkpoints):
+    torch.set_num_threads(1)
+    frames = voiced(dataset)[:1]
+    default = create("slavc", checkpoint=str(checkpoints["slavc"]))
+    mom = create("slavc", checkpoint=str(checkpoints["slavc"]), use_mom_eval=True)
+    assert default.model.use_mom_eval is False and mom.model.use_mom_eval is True
+    assert default.meta()["encoders"] == "online" and mom.meta()["encoders"] == "momentum"
+    # The checkpoint's momentum copies differ from its online nets: so must the maps.
+    with torch.no_grad():
+        img, spec = (torch.from_numpy(x[None]) for x in default.inputs(dataset, frames[0]))
+        online = default.model(img, spec)
+        default.model.use_mom_eval = True
+        momentum = default.model(img, spec)
+        default.model.use_mom_eval = False
+    got = dict(default.predict(dataset, frames))[frames[0].key]
+    got_mom = dict(mom.predict(dataset, frames))[frames[0].key]
+    np.testing.assert_allclose(got, online[0].numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_mom, momentum[0].numpy(), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(got, got_mom, atol=1e-3)
+    with pytest.raises(AvatarBenchError, match="use_mom_eval"):
+        create("slavc", checkpoint=str(checkpoints["slavc"]), use_mom_eval="maybe")
+    with pytest.raises(AvatarBenchError, match="unknown option"):
+        create("ezvsl", checkpoint=str(checkpoints["ezvsl"]), use_mom_eval=True)
 
 
 def test_wrong_checkpoint_and_options(checkpoints):

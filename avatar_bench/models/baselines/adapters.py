@@ -52,12 +52,16 @@ class BaselineAdapter(Adapter):
     map_size: ClassVar[int] = 7
     map_kind: ClassVar[str] = "cosine / tau"
 
+    #: Options only this baseline takes (passed to its model class).
+    model_options: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
+        valid = OPTIONS + self.model_options
+        unknown = sorted(set(options) - set(valid))
         if unknown:
             raise AvatarBenchError(
                 f"model {self.name!r}: unknown option(s) {', '.join(unknown)}; "
-                f"valid: {', '.join(OPTIONS)}")
+                f"valid: {', '.join(valid)}")
         super().__init__(**{k: v for k, v in options.items() if v is not None})
         opt = self.options
         self.checkpoint = str(opt["checkpoint"]) if opt.get("checkpoint") else None
@@ -77,6 +81,7 @@ class BaselineAdapter(Adapter):
         self.skip_errors = bool(opt.get("skip_errors", False))
         self.skipped: list[dict[str, str]] = []
         self.warning: str | None = None
+        model_kwargs = self.model_kwargs()
         # A private RNG stream: random init depends on ``seed`` only, and the caller's global
         # torch RNG state is left as it was.
         with torch.random.fork_rng(devices=[]):
@@ -88,11 +93,17 @@ class BaselineAdapter(Adapter):
                     f"{', ImageNet visual init' if opt.get('imagenet_weights') else ''}"
                     "); its maps are meaningless for comparison. Pass --checkpoint PATH.")
                 warnings.warn(self.warning, stacklevel=2)
-                self.model = build_model(self.model_name, opt.get("imagenet_weights"))
+                self.model = build_model(self.model_name, opt.get("imagenet_weights"),
+                                         **model_kwargs)
             else:
-                self.model = load_official(self.model_name, os.path.expanduser(self.checkpoint))
+                self.model = load_official(self.model_name, os.path.expanduser(self.checkpoint),
+                                           build_model(self.model_name, **model_kwargs))
         self.model.to(self.device).eval()
         self._audio: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the model class (from ``model_options``)."""
+        return {}
 
     # ---------------------------------------------------------------- inputs
     def _clip_audio(self, dataset: AvatarDataset, video_id: str) -> tuple[np.ndarray, int]:
@@ -200,10 +211,30 @@ class EZVSLAdapter(BaselineAdapter):
 
 
 class SLAVCAdapter(BaselineAdapter):
+    """``use_mom_eval`` (False): maps from the momentum encoders instead of the online ones.
+
+    The official ``test.py`` defaults it to False and the release test scripts do not set it,
+    so published test maps come from the online encoders.
+    """
+
     name = "slavc"
     model_name = "slavc"
     map_size = 7
-    description = "SLAVC (NeurIPS 2022): mean of two heads' maps from the momentum encoders"
+    description = "SLAVC (NeurIPS 2022): mean of two heads' maps (online encoders by default)"
+    model_options = ("use_mom_eval",)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        value = self.options.get("use_mom_eval", False)
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            value = value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise AvatarBenchError(f"slavc: use_mom_eval must be true or false, got {value!r}")
+        return {"use_mom_eval": value}
+
+    def meta(self) -> dict[str, Any]:
+        meta = super().meta()
+        meta["encoders"] = "momentum" if self.model.use_mom_eval else "online"
+        return meta
 
 
 class SSLTIEAdapter(BaselineAdapter):

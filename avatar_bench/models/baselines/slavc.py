@@ -1,5 +1,9 @@
 """SLAVC (Mo & Morgado, NeurIPS 2022): two heads per modality, dropout, momentum encoders.
 
+Test maps come from the online encoders by default: the official ``test.py`` defaults
+``--use_mom_eval`` to False and its release test scripts do not pass it (only the training
+script's in-loop validation does). ``use_mom_eval=True`` gives the momentum encoders' maps.
+
 Names follow the official ``MoVSL`` class. Differences by design, not in numbers: the
 official ``forward(mode='train')`` updates the momentum (EMA) encoders as a side effect; here
 the EMA update is the explicit ``momentum_update()``, called by the training recipe after each
@@ -31,11 +35,11 @@ AUDIO_PAIRS = (("audnet", "momentum_audnet"), ("aud_proj1", "momentum_aud_proj1"
 
 
 class SLAVC(nn.Module):
-    """Online encoders + heads, and momentum copies used as targets and for the test map."""
+    """Online encoders + heads (the test map), and momentum copies used as training targets."""
 
     def __init__(self, tau: float = TAU, dim: int = DIM, dropout_img: float = DROPOUT_IMG,
                  dropout_aud: float = DROPOUT_AUD, m_img: float = MOMENTUM,
-                 m_aud: float = MOMENTUM, use_mom_eval: bool = True) -> None:
+                 m_aud: float = MOMENTUM, use_mom_eval: bool = False) -> None:
         super().__init__()
         self.tau = tau
         self.m_img = m_img
@@ -76,7 +80,8 @@ class SLAVC(nn.Module):
 
     def forward(self, image: torch.Tensor, spec: torch.Tensor, mode: str = "test") -> Any:
         """``mode="test"``: the map (B,h,w), mean of the two heads' cosine/tau maps from the
-        momentum encoders (``use_mom_eval``, the published setting) or the online ones.
+        online encoders (default, as the official ``test.py`` and its release scripts) or,
+        with ``use_mom_eval``, from the momentum encoders.
         ``mode="train"``: (online image heads, online audio heads, momentum image heads,
         momentum audio heads), the momentum ones without gradient. Never updates the EMA."""
         if mode == "train":
