@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from avatar_bench.data import AvatarDataset
 from avatar_bench.data import hub as hubmod
 from avatar_bench.data.index import MANIFEST_NAME
 from avatar_bench.errors import AvatarBenchError
@@ -371,11 +372,11 @@ def test_missing_or_doubled_top_folders(tmp_path):
 
     root = tmp_path / "r1"
     hubmod.extract_archives(root, {"metadata": flat, "video": nested})
-    assert [p.relative_to(root).as_posix() for p in sorted(root.rglob("*.*"))] == [
+    assert [p.relative_to(root).as_posix() for p in sorted(root.rglob("*/*.*"))] == [
         "metadata/vid_00001/00001.json", "video/video/vid_00001.mp4"]
     root = tmp_path / "r2"
     hubmod.extract_archives(root, {"metadata": doubled, "video": bare})
-    assert [p.relative_to(root).as_posix() for p in sorted(root.rglob("*.*"))] == [
+    assert [p.relative_to(root).as_posix() for p in sorted(root.rglob("*/*.*"))] == [
         "metadata/vid_00002/00002.json", "video/vid_00002.mp4"]
 
 
@@ -404,6 +405,10 @@ def test_interrupted_extraction_leaves_the_old_root(zips, tmp_path, monkeypatch)
 
     monkeypatch.setattr(hubmod, "_extract_members", real)
     hubmod.extract_archives(root, {"metadata": meta, "video": video})
-    # Swapped in, but the stale manifest is gone: only the caller's final write marks it complete.
-    assert (root / "video").is_dir() and not (root / MANIFEST_NAME).exists()
+    # Swapped in, but the manifest says "incomplete": only the caller's final write marks it
+    # complete, and until then the index refuses the root.
+    assert (root / "video").is_dir()
+    assert json.loads((root / MANIFEST_NAME).read_text())["state"] == "incomplete"
     assert hubmod.verify_root(root) != []
+    with pytest.raises(AvatarBenchError, match="interrupted.*avatar-bench download --root"):
+        AvatarDataset(root, use_cache=False)

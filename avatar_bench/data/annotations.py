@@ -3,16 +3,29 @@
 One JSON file per annotated frame (``metadata/<video_id>/<frame>.json``). Parsing checks every
 field the evaluator relies on and names the file and field in the error, so a broken
 annotation can never turn into a silently wrong ground-truth mask.
+
+Geometry rules (docs/dataset.md states them for users):
+
+- ``original_width``/``original_height``: integers in ``[1, MAX_SIDE]``; when the frame's JPEG
+  exists, its header must give the same size (a mismatch means the polygons are in another
+  pixel space).
+- Polygon coordinates: finite numbers. A point at most ``tolerance_px`` outside the frame
+  (``max(1 px, 1 % of the side)``) is accepted and the polygon is clipped exactly to the frame,
+  which draws the same in-frame pixels; a point further out is an error.
+- A polygon must enclose area inside the frame (not all points on one line).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import require_regular_file
 
 #: Scenario keys, in the paper's Table 2 order.
 SCENARIOS: tuple[str, ...] = ("single_sound", "mixed_sound", "multi_entity", "off_screen")
@@ -35,6 +48,15 @@ SCENARIO_LABELS: dict[str, str] = {
 }
 #: A box may exceed the image by this many pixels (rounding in the annotation tools).
 BOX_TOLERANCE_PX = 1.0
+#: Largest accepted ``original_width``/``original_height`` (8K; the real frames are far smaller).
+MAX_SIDE = 8192
+#: Polygon points may lie this share of the side (at least ``MIN_POLYGON_TOLERANCE_PX``)
+#: outside the frame; such polygons are clipped to the frame. Further out is an error.
+POLYGON_TOLERANCE = 0.01
+MIN_POLYGON_TOLERANCE_PX = 1.0
+#: Frame indices in file names and keys: ASCII digits only, at most this many.
+MAX_FRAME_DIGITS = 9
+_DIGITS_RE = re.compile(rf"[0-9]{{1,{MAX_FRAME_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -79,12 +101,18 @@ def frame_key(video_id: str, frame: int) -> str:
     return f"{video_id}_{frame:05d}"
 
 
+def is_frame_index(text: str) -> bool:
+    """True for 1 to ``MAX_FRAME_DIGITS`` ASCII digits (``str.isdigit`` also takes '²', '４')."""
+    return _DIGITS_RE.fullmatch(text) is not None
+
+
 def split_key(key: str) -> tuple[str, int]:
     """Split a frame key on its LAST ``_`` (YouTube ids contain ``_``); padding optional."""
     video_id, sep, frame = key.rpartition("_")
-    if not sep or not video_id or not frame.isdigit():
+    if not sep or not video_id or not is_frame_index(frame):
         raise AvatarBenchError(
-            f"frame key {key!r} is not '<video_id>_<frame>' with an integer frame index"
+            f"frame key {key!r} is not '<video_id>_<frame>' with a frame index of 1 to "
+            f"{MAX_FRAME_DIGITS} ASCII digits"
         )
     return video_id, int(frame)
 
@@ -97,7 +125,12 @@ def _fail(path: Path | str, field: str, expected: str, got: Any) -> AvatarBenchE
 
 
 def _number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+    """A finite JSON number (json gives ``inf`` for 1e400 and unbounded ints for 10**400)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    if isinstance(x, int):
+        return abs(x) < 2**1000
+    return math.isfinite(x)
 
 
 def _parse_bbox(raw: Any, where: str, path: Path | str, w: int, h: int):
@@ -110,20 +143,87 @@ def _parse_bbox(raw: Any, where: str, path: Path | str, w: int, h: int):
     return (x, y, bw, bh)
 
 
-def _parse_polygons(raw: Any, where: str, path: Path | str) -> tuple[tuple[float, ...], ...]:
+def tolerance_px(side: int) -> float:
+    """How far outside a side of ``side`` pixels a polygon point may lie (then clipped)."""
+    return max(MIN_POLYGON_TOLERANCE_PX, POLYGON_TOLERANCE * side)
+
+
+def _clip_edge(pts: list[tuple[float, float]], axis: int, bound: float,
+               keep_below: bool) -> list[tuple[float, float]]:
+    """One Sutherland-Hodgman step: keep the part of the polygon on one side of a line."""
+    def inside(p: tuple[float, float]) -> bool:
+        return p[axis] <= bound if keep_below else p[axis] >= bound
+
+    out: list[tuple[float, float]] = []
+    for i, cur in enumerate(pts):
+        prev = pts[i - 1]
+        if inside(cur) != inside(prev):
+            t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+            cross = (prev[0] + t * (cur[0] - prev[0]), prev[1] + t * (cur[1] - prev[1]))
+            out.append((bound, cross[1]) if axis == 0 else (cross[0], bound))
+        if inside(cur):
+            out.append(cur)
+    return out
+
+
+def clip_polygon(poly: tuple[float, ...], w: int, h: int) -> tuple[float, ...]:
+    """The part of a polygon inside ``[0, w] x [0, h]``; unchanged when already inside.
+
+    Exact clipping (not clamping each point), so the in-frame pixels do not move.
+    """
+    xs, ys = poly[0::2], poly[1::2]
+    if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= w and max(ys) <= h:
+        return poly
+    pts = list(zip(xs, ys, strict=True))
+    for axis, bound, below in ((0, 0.0, False), (0, float(w), True), (1, 0.0, False),
+                               (1, float(h), True)):
+        pts = _clip_edge(pts, axis, bound, below) if pts else pts
+    return tuple(v for p in pts for v in p)
+
+
+def has_area(poly: tuple[float, ...]) -> bool:
+    """False when all points lie on one line (or coincide): such a polygon draws nothing."""
+    pts = list(zip(poly[0::2], poly[1::2], strict=True))
+    if len(pts) < 3:
+        return False
+    x0, y0 = pts[0]
+    far = max(pts, key=lambda p: abs(p[0] - x0) + abs(p[1] - y0))
+    dx, dy = far[0] - x0, far[1] - y0
+    scale = max(abs(dx), abs(dy))
+    if scale == 0:
+        return False
+    # Cross products relative to the longest span; 1e-9 px of width counts as none.
+    return any(abs(dx * (y - y0) - dy * (x - x0)) / scale > 1e-9 for x, y in pts)
+
+
+def _parse_polygon(poly: Any, field: str, path: Path | str, w: int, h: int) -> tuple[float, ...]:
+    if not isinstance(poly, list) or not all(_number(v) for v in poly):
+        raise _fail(path, field, "a flat list of finite numbers [x1, y1, x2, y2, ...]", poly)
+    if len(poly) % 2:
+        raise _fail(path, field, "an even number of coordinates", f"{len(poly)} values")
+    if len(poly) < 6:
+        raise _fail(path, field, "at least 3 points (6 numbers)", f"{len(poly)} values")
+    coords = tuple(float(v) for v in poly)
+    tx, ty = tolerance_px(w), tolerance_px(h)
+    for k in range(0, len(coords), 2):
+        x, y = coords[k], coords[k + 1]
+        if not (-tx <= x <= w + tx and -ty <= y <= h + ty):
+            raise _fail(path, field, f"points inside the {w}x{h} image (at most {tx:g} px "
+                        f"horizontally, {ty:g} px vertically outside), point {k // 2} is",
+                        [poly[k], poly[k + 1]])
+    clipped = clip_polygon(coords, w, h)
+    if not has_area(clipped):
+        raise _fail(path, field, f"a polygon with area inside the {w}x{h} image "
+                    "(these points are all on one line)", poly)
+    return clipped
+
+
+def _parse_polygons(raw: Any, where: str, path: Path | str, w: int,
+                    h: int) -> tuple[tuple[float, ...], ...]:
     if not isinstance(raw, list) or not raw:
         raise _fail(path, f"{where}.segmentation", "a non-empty list of polygons", raw)
-    polys = []
-    for j, poly in enumerate(raw):
-        field = f"{where}.segmentation[{j}]"
-        if not isinstance(poly, list) or not all(_number(v) for v in poly):
-            raise _fail(path, field, "a flat list of numbers [x1, y1, x2, y2, ...]", poly)
-        if len(poly) % 2:
-            raise _fail(path, field, "an even number of coordinates", f"{len(poly)} values")
-        if len(poly) < 6:
-            raise _fail(path, field, "at least 3 points (6 numbers)", f"{len(poly)} values")
-        polys.append(tuple(float(v) for v in poly))
-    return tuple(polys)
+    return tuple(_parse_polygon(poly, f"{where}.segmentation[{j}]", path, w, h)
+                 for j, poly in enumerate(raw))
 
 
 def _parse_instance(raw: Any, i: int, path: Path | str, w: int, h: int) -> Instance:
@@ -149,7 +249,8 @@ def _parse_instance(raw: Any, i: int, path: Path | str, w: int, h: int) -> Insta
                 f"{path}: field '{where}.{key}' is missing (required for task {task!r})"
             )
     bbox = _parse_bbox(raw["bbox"], where, path, w, h)
-    return Instance(scenario, category, bbox, _parse_polygons(raw["segmentation"], where, path))
+    polys = _parse_polygons(raw["segmentation"], where, path, w, h)
+    return Instance(scenario, category, bbox, polys)
 
 
 def parse_frame(data: Any, video_id: str, frame: int, path: Path | str) -> Frame:
@@ -161,8 +262,8 @@ def parse_frame(data: Any, video_id: str, frame: int, path: Path | str) -> Frame
             raise AvatarBenchError(f"{path}: field '{key}' is missing")
     w, h = data["original_width"], data["original_height"]
     for key, val in (("original_width", w), ("original_height", h)):
-        if not isinstance(val, int) or isinstance(val, bool) or val <= 0:
-            raise _fail(path, key, "a positive integer", val)
+        if not isinstance(val, int) or isinstance(val, bool) or not 0 < val <= MAX_SIDE:
+            raise _fail(path, key, f"an integer from 1 to {MAX_SIDE}", val)
     anns = data["annotations"]
     if not isinstance(anns, list):
         raise _fail(path, "annotations", "a list", anns)
@@ -170,16 +271,45 @@ def parse_frame(data: Any, video_id: str, frame: int, path: Path | str) -> Frame
     return Frame(video_id, frame, w, h, instances)
 
 
-def read_frame(path: Path) -> Frame:
-    """Read ``metadata/<video_id>/<frame>.json``; the id and index come from the path."""
-    video_id, stem = path.parent.name, path.stem
-    if not stem.isdigit():
-        raise AvatarBenchError(f"{path}: file name must be '<frame index>.json', e.g. 00254.json")
+def jpeg_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image file's header (no pixel is decoded); None if absent."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with Image.open(path) as img:
+            return img.size
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise AvatarBenchError(f"{path}: cannot read the frame's image header: {exc}") from exc
+
+
+def check_image_size(frame: Frame, image: Path, path: Path | str) -> None:
+    """The polygons are in the original size's pixels: the frame's JPEG must have that size."""
+    size = jpeg_size(image)
+    if size is not None and size != (frame.width, frame.height):
+        raise AvatarBenchError(
+            f"{path}: fields 'original_width'/'original_height': {frame.width}x{frame.height} "
+            f"disagrees with {image.name}, which is {size[0]}x{size[1]}"
+        )
+
+
+def read_frame(path: Path) -> Frame:
+    """Read ``metadata/<video_id>/<frame>.json``; the id and index come from the path.
+
+    The frame's JPEG (same name, ``.jpg``), when present, must match the original size.
+    """
+    video_id, stem = path.parent.name, path.stem
+    if not is_frame_index(stem):
+        raise AvatarBenchError(f"{path}: file name must be '<frame index>.json' with 1 to "
+                               f"{MAX_FRAME_DIGITS} ASCII digits, e.g. 00254.json")
+    try:
+        data = json.loads(require_regular_file(path, "annotation").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise AvatarBenchError(f"{path}: cannot read annotation JSON: {exc}") from exc
-    return parse_frame(data, video_id, int(stem), path)
+    frame = parse_frame(data, video_id, int(stem), path)
+    check_image_size(frame, path.with_suffix(".jpg"), path)
+    return frame
 
 
 def frame_to_json(frame: Frame) -> dict:

@@ -5,14 +5,18 @@ Files come from huggingface_hub's own ``hf_hub_download`` so they land in the sh
 ``HF_HUB_OFFLINE``. Unpacking is transactional:
 
 1. every member of every zip is checked (no absolute paths, drive letters, ``..`` or
-   symlinks) and the free space is compared with the uncompressed size, before anything
-   is written;
+   symlinks, no two members with one target, declared sizes and compression ratios within
+   the ``MAX_*`` limits) and the free space is compared with the uncompressed size, before
+   anything is written;
 2. the zips are extracted into a hidden staging folder inside the root (same filesystem
-   even when the root is a mount point, so the final step is a rename);
-3. the old manifest is removed, each folder (``metadata/``, ``video/``) is swapped in with
-   one rename, and ``avatar_manifest.json`` is written last.
+   even when the root is a mount point, so the final step is a rename); no member may
+   produce more bytes than it declared;
+3. the old manifest is replaced by one marked ``"state": "incomplete"``, each folder
+   (``metadata/``, ``video/``) is swapped in with one rename, and the complete
+   ``avatar_manifest.json`` is written last.
 
-The manifest is the completeness marker: a root without it was never finished.
+The manifest is the completeness marker: the dataset index refuses a root whose manifest is
+incomplete or unreadable, or that has a staging folder and no manifest (``check_usable_root``).
 
 Layout decisions for zips whose top folder is missing or doubled: ``metadata.zip`` always
 ends up as ``metadata/<video_id>/<file>`` (a missing ``metadata/`` is added, repeated ones
@@ -36,6 +40,7 @@ from pathlib import Path, PurePosixPath
 
 from avatar_bench.data.index import MANIFEST_NAME
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import TMP_MARK, atomic_write_text, sweep_stale
 from avatar_bench.paths import resolve_root
 from avatar_bench.progress import enabled as progress_enabled
 from avatar_bench.progress import progress
@@ -44,8 +49,21 @@ DEFAULT_REPO_ID = "mipal/AVATAR"
 DEFAULT_REVISION = "main"
 #: Extracted folder -> archive in the dataset repo, in extraction order.
 ARCHIVES: dict[str, str] = {"metadata": "metadata.zip", "video": "video.zip"}
-STAGING_PREFIX = ".avatar-bench-staging-"
+#: Staging folders are ``.avatar-bench-staging.tmp-<pid>-<random>``: fsio.sweep_stale's
+#: naming, so an old one is removed by age even if its pid was reused.
+STAGING_PREFIX = f".avatar-bench-staging{TMP_MARK}"
+#: Staging folders of versions before 0.2 (``.avatar-bench-staging-<pid>-*``).
+_OLD_STAGING_PREFIX = ".avatar-bench-staging-"
 MIN_SPACE_MARGIN = 64 * 1024**2
+#: Zip-bomb limits, checked on the declared sizes before anything is written. The real
+#: archives hold ~53,000 files, ~6 GB, the largest a few tens of MB, compressed 1-10x.
+MAX_MEMBERS = 1_000_000
+MAX_MEMBER_BYTES = 4 * 1024**3
+MAX_TOTAL_BYTES = 64 * 1024**3
+MAX_RATIO = 100
+#: The ratio limit applies to members declaring more than this (tiny files compress oddly).
+RATIO_MIN_BYTES = 1024**2
+INCOMPLETE_STATE = "incomplete"
 _CHUNK = 1024**2
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
@@ -123,6 +141,9 @@ def verify_root(root: str | os.PathLike | None = None) -> list[str]:
     if manifest is None:
         return [f"{root / MANIFEST_NAME} is missing or unreadable: the download never finished "
                 "(or this root was not made by `avatar-bench download`)"]
+    if manifest.get("state") == INCOMPLETE_STATE:
+        return [f"{root / MANIFEST_NAME} says the download was interrupted while its folders "
+                "were being swapped in"]
     extracted = manifest.get("extracted")
     if not isinstance(extracted, dict) or "metadata" not in extracted:
         return [f"{root / MANIFEST_NAME} lists no extracted metadata/"]
@@ -133,13 +154,72 @@ def verify_root(root: str | os.PathLike | None = None) -> list[str]:
 
 
 def _write_manifest(root: Path, manifest: dict) -> None:
-    tmp = root / f".{MANIFEST_NAME}.tmp{os.getpid()}"
     try:
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        tmp.replace(root / MANIFEST_NAME)
-    except OSError as exc:
-        raise AvatarBenchError(f"cannot write {root / MANIFEST_NAME}: {exc}; the files are "
-                               "extracted but the root is not marked complete") from exc
+        atomic_write_text(root / MANIFEST_NAME,
+                          json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    except AvatarBenchError as exc:
+        raise AvatarBenchError(f"{exc}; the files are extracted but the root is not marked "
+                               "complete: run `avatar-bench download` again") from exc
+
+
+def _repair_hint(root: Path) -> str:
+    return f"run `avatar-bench download --root {root}` to repair it"
+
+
+def _check_complete_manifest(root: Path, manifest: dict | None) -> None:
+    """Raise unless ``manifest`` is one that a finished download or AVATAR-mini build wrote."""
+    where = root / MANIFEST_NAME
+    if manifest is None:
+        raise AvatarBenchError(f"{where} is unreadable (not a JSON object): the root's download "
+                               f"state is unknown; {_repair_hint(root)}")
+    if manifest.get("state") == INCOMPLETE_STATE:
+        raise AvatarBenchError(f"{root} is incomplete: a download was interrupted while it "
+                               f"swapped in new folders ({where} says so); {_repair_hint(root)}")
+    if "generator" in manifest and isinstance(manifest.get("revision"), str):
+        return  # AVATAR-mini: written last by its generator, after every file
+    extracted = manifest.get("extracted")
+    complete = (isinstance(manifest.get("revision"), str) and isinstance(extracted, dict)
+                and isinstance(extracted.get("metadata"), dict)
+                and isinstance(manifest.get("files"), dict))
+    if not complete:
+        raise AvatarBenchError(f"{where} is incomplete (it needs 'revision', 'files' and "
+                               f"'extracted' with 'metadata'); {_repair_hint(root)}")
+    missing = [f"{f}/" for f in extracted if not (root / f).is_dir()]
+    if missing:
+        raise AvatarBenchError(f"{root} lacks {', '.join(missing)}, which its manifest lists; "
+                               f"{_repair_hint(root)}")
+
+
+def check_usable_root(root: Path) -> None:
+    """Refuse a dataset root that a download left unfinished, with a pointer to the repair.
+
+    Cheap (no tree walk): a root with a manifest needs a complete one whose folders exist;
+    a root without one is refused only when a download's staging folder is in it (an
+    interrupted first download or an old version's interrupted swap). Hand-made roots,
+    which have neither, are accepted.
+    """
+    root = Path(root)
+    if (root / MANIFEST_NAME).exists():
+        _check_complete_manifest(root, read_manifest(root))
+        return
+    staging = sorted(p.name for p in _staging_folders(root))
+    if staging:
+        raise AvatarBenchError(
+            f"{root} has no {MANIFEST_NAME} but holds {staging[0]}: a download into it was "
+            f"interrupted and the folders may mix two versions; {_repair_hint(root)}"
+        )
+
+
+def check_root_tree(root: Path) -> None:
+    """Raise when a downloaded root's folders no longer match its manifest (a stat walk)."""
+    manifest = read_manifest(Path(root))
+    if not manifest or "extracted" not in manifest:
+        return
+    problems = verify_root(root)
+    if problems:
+        raise AvatarBenchError(f"{root} does not match its {MANIFEST_NAME}: "
+                               f"{_repair_hint(root)} (`--verify-only` lists the differences)",
+                               problems)
 
 
 def file_record(path: Path) -> dict:
@@ -206,6 +286,9 @@ def plan_archive(archive: Path, folder: str) -> list[_Member]:
             f"{archive} is not a readable zip ({exc}): the cached download is damaged; delete it "
             "(and the blob it links to in the HF cache) and run `avatar-bench download` again"
         ) from exc
+    if len(infos) > MAX_MEMBERS:
+        raise AvatarBenchError(f"{archive} declares {len(infos)} members, more than the limit "
+                               f"of {MAX_MEMBERS}; refusing to extract this archive")
     members = []
     for info in infos:
         parts = _check_member_name(info.filename, archive)
@@ -216,10 +299,55 @@ def plan_archive(archive: Path, folder: str) -> list[_Member]:
             continue
         target = _target_parts(parts, folder)
         if target:
+            _check_member_size(info, archive)
             members.append(_Member(info, PurePosixPath(*target)))
     if not members:
         raise AvatarBenchError(f"{archive} holds no files to extract: is it the right archive?")
+    _check_total_size(members, archive)
+    _check_unique_targets(members, archive)
     return members
+
+
+def _check_member_size(info: zipfile.ZipInfo, archive: Path) -> None:
+    """Zip-bomb guard on one member's declared sizes (see the ``MAX_*`` limits)."""
+    where = f"{archive}: member {info.filename!r}"
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise AvatarBenchError(f"{where} declares {info.file_size} bytes, more than the limit of "
+                               f"{MAX_MEMBER_BYTES} per file; refusing to extract this archive")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_MIN_BYTES and ratio > MAX_RATIO:
+        raise AvatarBenchError(f"{where} expands {ratio:.0f}x ({info.compress_size} -> "
+                               f"{info.file_size} bytes), more than the limit of {MAX_RATIO}x "
+                               "(a zip bomb?); refusing to extract this archive")
+
+
+def _check_total_size(members: list[_Member], archive: Path) -> None:
+    total = sum(m.info.file_size for m in members)
+    packed = sum(m.info.compress_size for m in members)
+    if total > MAX_TOTAL_BYTES:
+        raise AvatarBenchError(f"{archive} declares {total} bytes in all, more than the limit "
+                               f"of {MAX_TOTAL_BYTES}; refusing to extract this archive")
+    if total > RATIO_MIN_BYTES and total / max(packed, 1) > MAX_RATIO:
+        raise AvatarBenchError(f"{archive} expands {total / max(packed, 1):.0f}x in all "
+                               f"({packed} -> {total} bytes), more than the limit of "
+                               f"{MAX_RATIO}x (a zip bomb?); refusing to extract this archive")
+
+
+def _check_unique_targets(members: list[_Member], archive: Path) -> None:
+    """Two members must never write one file (nor a file where a folder must go)."""
+    seen: dict[PurePosixPath, str] = {}
+    for m in members:
+        if m.target in seen:
+            raise AvatarBenchError(
+                f"{archive}: members {seen[m.target]!r} and {m.info.filename!r} both extract to "
+                f"{m.target.as_posix()}; refusing to extract this archive")
+        seen[m.target] = m.info.filename
+    for m in members:
+        for parent in m.target.parents:
+            if parent in seen:
+                raise AvatarBenchError(
+                    f"{archive}: member {seen[parent]!r} is a file where {m.info.filename!r} "
+                    f"needs the folder {parent.as_posix()}; refusing to extract this archive")
 
 
 def _free_space_base(path: Path) -> Path:
@@ -252,8 +380,8 @@ def _extract_members(archive: Path, members: list[_Member], dest: Path) -> None:
                               unit="file"):
                 out = dest.joinpath(*m.target.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(m.info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, _CHUNK)
+                with zf.open(m.info) as src, open(out, "xb") as dst:
+                    _copy_at_most(src, dst, m.info.file_size, archive, m.info.filename)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise AvatarBenchError(
             f"extracting {archive} failed ({exc}); nothing was changed in the root. If the "
@@ -262,14 +390,35 @@ def _extract_members(archive: Path, members: list[_Member], dest: Path) -> None:
         ) from exc
 
 
-def _remove_stale_staging(root: Path) -> None:
-    """Drop staging folders left by runs that were killed (their process is gone)."""
+def _copy_at_most(src, dst, declared: int, archive: Path, name: str) -> None:
+    """Copy a member, refusing to write more than it declared (a lying header)."""
+    written = 0
+    while chunk := src.read(_CHUNK):
+        written += len(chunk)
+        if written > declared:
+            raise AvatarBenchError(f"{archive}: member {name!r} expands beyond the {declared} "
+                                   "bytes it declares; refusing to extract this archive")
+        dst.write(chunk)
+
+
+def _staging_folders(root: Path) -> list[Path]:
     if not root.is_dir():
-        return
-    for entry in root.glob(f"{STAGING_PREFIX}*"):
-        pid = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        return []
+    return [p for p in root.iterdir()
+            if p.name.startswith((STAGING_PREFIX, _OLD_STAGING_PREFIX)) and p.is_dir()]
+
+
+def remove_stale_staging(root: Path) -> list[Path]:
+    """Drop staging folders left by killed runs: their process is gone, or (pid reused, or
+    another machine) they are older than ``fsio.STALE_AFTER_S``."""
+    removed = []
+    for entry in _staging_folders(root):
+        rest = entry.name.removeprefix(STAGING_PREFIX).removeprefix(_OLD_STAGING_PREFIX)
+        pid = rest.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed + (sweep_stale(root) if root.is_dir() else [])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -282,9 +431,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _mark_incomplete(root: Path) -> None:
+    """Replace the manifest by an 'incomplete' one: a crash mid-swap leaves a root that the
+    index refuses (pointing to ``download``), not one that looks complete or hand-made."""
+    atomic_write_text(root / MANIFEST_NAME, json.dumps({
+        "state": INCOMPLETE_STATE,
+        "note": "avatar-bench download was swapping folders in; run it again to finish",
+    }, indent=2) + "\n")
+
+
 def _swap_in(staging: Path, root: Path, folders: list[str]) -> None:
-    """Replace each folder with its staged copy by rename; the manifest goes first."""
-    (root / MANIFEST_NAME).unlink(missing_ok=True)
+    """Replace each folder with its staged copy by rename; the manifest is marked first."""
+    _mark_incomplete(root)
     for folder in folders:
         dest = root / folder
         if dest.exists() or dest.is_symlink():
@@ -305,7 +463,7 @@ def extract_archives(root: Path, archives: dict[str, Path]) -> dict[str, dict]:
     created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(root)
+        remove_stale_staging(root)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
     except OSError as exc:
         raise AvatarBenchError(f"cannot write into {root}: {exc}; choose another --root") from exc
@@ -371,40 +529,59 @@ def _hub_error(exc: Exception, repo_id: str, revision: str,
     return AvatarBenchError(msg)
 
 
-def resolve_revision(repo_id: str, revision: str) -> str | None:
-    """The commit sha ``revision`` points to, or None when the Hub cannot be asked.
+def _ask_hub(repo_id: str, revision: str) -> tuple[str | None, str | None]:
+    """(commit sha, None), or (None, why the Hub could not be asked).
 
-    None means offline (``HF_HUB_OFFLINE=1``) or unreachable: the caller then relies on the
-    HF cache, which remembers which commit a branch pointed to at the last download.
+    One API request, no retries: when it fails on the transport the Hub is unreachable, and
+    the caller goes to the HF cache without huggingface_hub's ~25 s of download retries.
+    A commit sha is asked about too: that checks it exists, and finds a dead network early.
     """
-    if _SHA_RE.fullmatch(revision):
-        return revision
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import (
         HfHubHTTPError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
 
+    if constants.is_offline_mode():
+        why = "HF_HUB_OFFLINE=1 forbids downloading"
+        return (revision, why) if _SHA_RE.fullmatch(revision) else (None, why)
     try:
-        return HfApi().dataset_info(repo_id, revision=revision).sha
+        return HfApi().dataset_info(repo_id, revision=revision).sha, None
     except (RevisionNotFoundError, RepositoryNotFoundError) as exc:
         raise _hub_error(exc, repo_id, revision, None) from None
-    except HfHubHTTPError:
-        return None  # Hub trouble (5xx): fall back on the cache, like hf_hub_download does
-    except _network_errors():
-        return None
+    except HfHubHTTPError as exc:  # Hub trouble (5xx): fall back on the cache
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"the Hub at {constants.ENDPOINT} answered an error ({first})"
+    except _network_errors() as exc:
+        return None, f"the Hub at {constants.ENDPOINT} could not be reached ({_short(exc)})"
 
 
-def _offline_error(repo_id: str, revision: str, filename: str) -> AvatarBenchError:
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def resolve_revision(repo_id: str, revision: str) -> str | None:
+    """The commit sha ``revision`` points to, or None when the Hub cannot be asked.
+
+    None means offline (``HF_HUB_OFFLINE=1``) or unreachable: the caller then relies on the
+    HF cache, which remembers which commit a branch pointed to at the last download.
+    """
+    return _ask_hub(repo_id, revision)[0]
+
+
+def _offline_error(repo_id: str, revision: str, filename: str,
+                   why: str | None = None) -> AvatarBenchError:
     from huggingface_hub import constants
 
     if constants.is_offline_mode():
         why = "HF_HUB_OFFLINE=1 forbids downloading"
         fix = "unset HF_HUB_OFFLINE (or set it to 0) and run again"
     else:
-        why = f"the Hub at {constants.ENDPOINT} could not be reached"
-        fix = "check the network or set HF_ENDPOINT to a reachable mirror, and run again"
+        why = why or f"the Hub at {constants.ENDPOINT} could not be reached"
+        fix = ("check the network, or set HF_ENDPOINT to a reachable mirror, and run again; "
+               "set HF_HUB_OFFLINE=1 to work from the local cache only")
     return AvatarBenchError(
         f"{filename} of {repo_id}@{revision} is not in the Hugging Face cache "
         f"({constants.HF_HUB_CACHE}) and {why}: {fix}, or point HF_HOME/HF_HUB_CACHE at a cache "
@@ -412,15 +589,20 @@ def _offline_error(repo_id: str, revision: str, filename: str) -> AvatarBenchErr
     )
 
 
-def fetch_archive(repo_id: str, filename: str, revision: str) -> Path:
-    """Path of ``filename`` in the HF cache, downloading it when it is not there yet."""
+def fetch_archive(repo_id: str, filename: str, revision: str, *, local_only: bool = False,
+                  why: str | None = None) -> Path:
+    """Path of ``filename`` in the HF cache, downloading it when it is not there yet.
+
+    ``local_only`` (the Hub is unreachable, ``why``): the cache or a clear error, at once.
+    """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision))
+        return Path(hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision,
+                                    local_files_only=local_only))
     except LocalEntryNotFoundError:
-        raise _offline_error(repo_id, revision, filename) from None
+        raise _offline_error(repo_id, revision, filename, why) from None
     except HfHubHTTPError as exc:
         raise _hub_error(exc, repo_id, revision, filename) from None
     except (OSError, ValueError, *_network_errors()) as exc:
@@ -468,16 +650,18 @@ def _quiet_hub_bars() -> None:
         disable_progress_bars()
 
 
-def _fetch_all(repo_id: str, revision: str, folders: list[str],
-               sha: str | None) -> tuple[dict[str, Path], str]:
+def _fetch_all(repo_id: str, revision: str, folders: list[str], sha: str | None,
+               unreachable: str | None = None) -> tuple[dict[str, Path], str]:
     """Download the folders' archives at one commit; return them and that commit.
 
     The requested name (not the sha) is passed on, so the HF cache records where the branch
     pointed and a later offline run can find it; the files' commit must match ``sha``.
+    ``unreachable`` (why the Hub could not be asked) means: the HF cache only.
     """
     archives: dict[str, Path] = {}
     for folder in folders:
-        path = fetch_archive(repo_id, ARCHIVES[folder], revision)
+        path = fetch_archive(repo_id, ARCHIVES[folder], revision,
+                             local_only=unreachable is not None, why=unreachable)
         commit = _commit_of(path)
         if sha is not None and commit is not None and commit != sha:
             raise AvatarBenchError(
@@ -502,12 +686,15 @@ def download_avatar(root: str | os.PathLike | None = None, *, repo_id: str = DEF
     """
     root = resolve_root(root).absolute()
     _quiet_hub_bars()
+    remove_stale_staging(root)  # even when up to date: a killed --force must not linger
     folders = ["metadata", "video"] if video else ["metadata"]
     old = read_manifest(root)
-    sha = resolve_revision(repo_id, revision)
+    sha, unreachable = _ask_hub(repo_id, revision)
     notes = []
+    if unreachable:
+        notes.append(f"offline or Hub unreachable ({unreachable}): used the local Hugging Face "
+                     "cache")
     if sha is None:
-        notes.append("offline or Hub unreachable: used the local Hugging Face cache")
         sha = cached_commit(repo_id, revision)
     same = _same_revision(old, repo_id, sha, revision)
     kept = _intact_folders(root, old, folders) if same and not force else []
@@ -515,7 +702,7 @@ def download_avatar(root: str | os.PathLike | None = None, *, repo_id: str = DEF
     if not todo:
         return DownloadResult(root, repo_id, old["revision"], revision, True, [], kept, notes,
                               old)
-    archives, sha = _fetch_all(repo_id, revision, todo, sha)
+    archives, sha = _fetch_all(repo_id, revision, todo, sha, unreachable)
     carried = [] if not same else _intact_folders(
         root, old, [f for f in ARCHIVES if f not in folders])
     files = {ARCHIVES[f]: file_record(p) for f, p in archives.items()}

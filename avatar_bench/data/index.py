@@ -9,6 +9,10 @@ Layout (real dataset and AVATAR-mini alike)::
 Annotations are parsed once and cached as JSON keyed by the files' sizes and mtimes, so
 re-indexing the 24,266 real frames is a stat walk plus one JSON read. Media and masks are
 loaded lazily.
+
+A root with an ``avatar_manifest.json`` (written by ``download`` or the AVATAR-mini
+generator) is only used when that manifest is complete; two files that name the same frame
+(``00004.json`` beside ``0004.json``) are an error, never two frames with one key.
 """
 
 from __future__ import annotations
@@ -28,16 +32,19 @@ from avatar_bench.data import media
 from avatar_bench.data.annotations import (
     Frame,
     Instance,
+    frame_key,
     frame_to_json,
+    is_frame_index,
     parse_frame,
     read_frame,
 )
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import atomic_write_text
 from avatar_bench.paths import cache_home
 
 #: The paper's evaluation resolution (height, width).
 EVAL_SIZE: tuple[int, int] = (360, 640)
-INDEX_CACHE_VERSION = 1
+INDEX_CACHE_VERSION = 2  # 2: geometry, JPEG-size and duplicate-key checks
 MANIFEST_NAME = "avatar_manifest.json"
 
 
@@ -50,7 +57,10 @@ def _video_path(root: Path, video_id: str) -> Path | None:
 
 
 def _scan(root: Path) -> tuple[list[Path], str]:
-    """List annotation files and a signature of (path, size, mtime) for the cache key."""
+    """List annotation files and a signature of (path, size, mtime) for the cache key.
+
+    The JPEGs are in the signature too: their header size is checked against the annotation.
+    """
     meta = root / "metadata"
     files: list[Path] = []
     sig = hashlib.sha1()
@@ -58,9 +68,10 @@ def _scan(root: Path) -> tuple[list[Path], str]:
         if not video_dir.is_dir():
             continue
         for entry in sorted(os.scandir(video_dir.path), key=lambda e: e.name):
-            if entry.name.endswith(".json"):
+            if entry.name.endswith((".json", ".jpg")):
                 st = entry.stat()
-                files.append(Path(entry.path))
+                if entry.name.endswith(".json"):
+                    files.append(Path(entry.path))
                 sig.update(f"{video_dir.name}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     for folder in (root / "video", root / "video" / "video"):
         if folder.is_dir():
@@ -106,6 +117,9 @@ class AvatarDataset:
                 f"{self.root} has no metadata/ folder: is the extraction complete? "
                 "Run `avatar-bench download` again to repair it"
             )
+        from avatar_bench.data.hub import check_usable_root
+
+        check_usable_root(self.root)
 
     def _cache_path(self) -> Path:
         digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
@@ -122,6 +136,9 @@ class AvatarDataset:
         cached = self._read_cache(key) if use_cache else None
         if cached is not None:
             return cached
+        from avatar_bench.data.hub import check_root_tree
+
+        check_root_tree(self.root)  # a changed downloaded tree must still match its manifest
         frames = self._parse_all(files)
         videos = {vid: self._probe(vid) for vid in sorted({f.video_id for f in frames})}
         if use_cache:
@@ -130,7 +147,7 @@ class AvatarDataset:
 
     def _parse_all(self, files: list[Path]) -> list[Frame]:
         frames = []
-        for path in files:
+        for path in _unique_keys(files, self.strict, self.skipped):
             try:
                 frames.append(read_frame(path))
             except AvatarBenchError as exc:
@@ -170,11 +187,9 @@ class AvatarDataset:
         path = self._cache_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(data))
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache only costs speed
+            atomic_write_text(path, json.dumps(data))
+        except (OSError, AvatarBenchError):
+            pass  # a read-only or full cache only costs speed
 
     # ------------------------------------------------------------------ lookup
     def __len__(self) -> int:
@@ -276,6 +291,29 @@ class AvatarDataset:
                 size: tuple[int, int] = EVAL_SIZE) -> np.ndarray:
         """Boolean ground-truth mask (h, w): union of the scenario's instance polygons."""
         return mask_utils.decode(self.gt_rle(frame, scenario, size)).astype(bool)
+
+
+def _unique_keys(files: list[Path], strict: bool, skipped: list[str]) -> list[Path]:
+    """Drop (lenient) or refuse (strict) files that name the same frame, e.g. 0004/00004.json.
+
+    Files whose name is not a frame index pass through: ``read_frame`` reports them.
+    """
+    by_key: dict[str, list[Path]] = {}
+    for path in files:
+        stem = path.stem
+        key = frame_key(path.parent.name, int(stem)) if is_frame_index(stem) else str(path)
+        by_key.setdefault(key, []).append(path)
+    keep = []
+    for key, paths in by_key.items():
+        if len(paths) == 1:
+            keep.append(paths[0])
+            continue
+        msg = (f"{' and '.join(str(p) for p in paths)} name the same frame {key}: remove or "
+               "rename all but one (frame keys must be unique)")
+        if strict:
+            raise AvatarBenchError(msg)
+        skipped.append(msg)
+    return keep
 
 
 def rasterise(frame: Frame, instances: list[Instance], size: tuple[int, int]) -> dict:
