@@ -32,8 +32,27 @@ def official_state(name: str, seed: int = 0) -> dict[str, torch.Tensor]:
 def wrap(name: str, sd: dict) -> dict:
     if name == "ssltie":
         return {"epoch": 3, "state_dict": sd, "best_miou": 0.4, "optimizer": {}, "iteration": 9}
+    if name == "slavc":
+        return {"model": sd, "optimizer": {}, "epoch": 3, "best_Precision": np.float64(0.3),
+                "best_AP": 0.2, "best_F1": 0.1}
     return {"model": sd, "optimizer": {}, "epoch": 3, "best_cIoU": np.float64(0.3),
             "best_Auc": 0.2}
+
+
+def test_official_checkpoint_fields_and_prefix():
+    from avatar_bench.errors import AvatarBenchError
+    from avatar_bench.models.baselines.checkpoints import model_class, official_checkpoint
+
+    model = model_class("slavc")()
+    ck = official_checkpoint("slavc", model, None, epoch=2, module_prefix=True,
+                             best_Precision=0.5)
+    assert (ck["best_Precision"], ck["best_AP"], ck["best_F1"], ck["epoch"]) == (0.5, 0, 0, 2)
+    assert all(k.startswith("module.") for k in ck["model"])
+    assert len(ck["model"]) == 496
+    with pytest.raises(AvatarBenchError, match="best_cIoU"):
+        official_checkpoint("slavc", model, None, epoch=2, best_cIoU=0.1)
+    with pytest.raises(AvatarBenchError, match="prefix"):
+        official_checkpoint("ssltie", model_class("ssltie")(), None, epoch=2, module_prefix=True)
 
 
 @pytest.mark.parametrize("name", ["ezvsl", "ssltie", "slavc"])

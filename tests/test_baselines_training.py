@@ -70,6 +70,8 @@ def test_unknown_recipe_option_is_refused():
     with pytest.raises(AvatarBenchError, match="image_sise"):
         EZVSLRecipe(image_sise=64)
     assert SSLTIERecipe(trans_equi_weight=0.5).equi_weight == 0.5
+    with pytest.raises(AvatarBenchError, match="module_prefix"):
+        EZVSLRecipe(module_prefix="maybe")
 
 
 def test_sample_shapes_and_front_end():
@@ -107,17 +109,23 @@ def test_slavc_ema_moves_only_in_after_step():
     assert torch.allclose(dict(model.momentum_audnet.named_parameters())[k], want, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["ezvsl", "ssltie"])
+#: The fields each official trainer reads back on resume (EZ-VSL/SLAVC train.py, SSL-TIE
+#: main.py), written out by hand from their code.
+OFFICIAL_LAYOUT = {
+    "ezvsl": {"model", "optimizer", "epoch", "best_cIoU", "best_Auc"},
+    "slavc": {"model", "optimizer", "epoch", "best_Precision", "best_AP", "best_F1"},
+    "ssltie": {"epoch", "state_dict", "best_miou", "optimizer", "iteration"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
 def test_checkpoint_is_official_layout_and_restores(tmp_path, name):
     torch.set_num_threads(1)
     recipe = RECIPES[name](image_size=64, audio_window=1.0)
     model = recipe.build_model()
     opt = recipe.optimizer(model)
     ckpt = recipe.checkpoint(model, opt, step=17)
-    if name == "ssltie":
-        assert set(ckpt) == {"epoch", "state_dict", "best_miou", "optimizer", "iteration"}
-    else:
-        assert set(ckpt) == {"model", "optimizer", "epoch", "best_cIoU", "best_Auc"}
+    assert set(ckpt) == OFFICIAL_LAYOUT[name]
     path = tmp_path / "ck.pth"
     torch.save(ckpt, path)
     loaded = torch.load(path, weights_only=True)
@@ -129,6 +137,115 @@ def test_checkpoint_is_official_layout_and_restores(tmp_path, name):
     from avatar_bench.models.baselines.checkpoints import load_official
 
     load_official(name, path)                       # the adapter reads our file too
+
+
+class _DDPLike(torch.nn.Module):
+    """What DistributedDataParallel looks like to load_state_dict: the model under .module."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = model
+
+
+@pytest.mark.parametrize("name", ["ezvsl", "slavc"])
+def test_official_ddp_resume_reads_our_prefixed_checkpoint(tmp_path, name):
+    """Their train.py under --multiprocessing_distributed: ``model = DDP(model)``, then
+    ``model.load_state_dict(ckp['model'])`` (strict), ``optimizer.load_state_dict``, with
+    Adam over ``filter(lambda p: p.requires_grad, model.parameters())``, and the fields."""
+    torch.set_num_threads(1)
+    recipe = RECIPES[name](image_size=64, audio_window=1.0, module_prefix="true")
+    model = recipe.build_model()
+    opt = recipe.optimizer(model)
+    loss = recipe.loss(model, fixed_batch(recipe, n=2))
+    loss.backward()
+    opt.step()
+    torch.save(recipe.checkpoint(model, opt, step=4), tmp_path / "latest.pth")
+    ckp = torch.load(tmp_path / "latest.pth", weights_only=True)
+    theirs = _DDPLike(RECIPES[name](image_size=64).build_model())
+    theirs.load_state_dict(ckp["model"])               # strict: every key has module.
+    their_opt = torch.optim.Adam(filter(lambda p: p.requires_grad, theirs.parameters()))
+    their_opt.load_state_dict(ckp["optimizer"])
+    fields = [ckp[k] for k in sorted(OFFICIAL_LAYOUT[name] - {"model", "optimizer"})]
+    assert ckp["epoch"] == 4 and all(isinstance(v, (int, float)) for v in fields)
+    w = "audnet.conv1.weight"
+    assert torch.equal(theirs.module.state_dict()[w], model.state_dict()[w])
+    # ...and ours still resumes from it (the prefix is stripped).
+    again = recipe.build_model()
+    assert recipe.restore(again, recipe.optimizer(again), ckp) == 4
+    assert torch.equal(again.state_dict()[w], model.state_dict()[w])
+
+
+def test_ssltie_resume_and_prefix_rules(tmp_path):
+    """SSL-TIE's main.py resumes into the unwrapped model, so no prefix is offered."""
+    from avatar_bench.errors import AvatarBenchError
+
+    with pytest.raises(AvatarBenchError, match="module_prefix"):
+        SSLTIERecipe(module_prefix=True)
+    recipe = SSLTIERecipe(image_size=64)
+    model = recipe.build_model()
+    ckp = recipe.checkpoint(model, recipe.optimizer(model), step=6)
+    theirs = SSLTIERecipe(image_size=64).build_model()
+    theirs.load_state_dict(ckp["state_dict"])
+    torch.optim.Adam(theirs.parameters()).load_state_dict(ckp["optimizer"])
+    assert (ckp["epoch"], ckp["iteration"], ckp["best_miou"]) == (6, 6, 0.0)
+
+
+def test_slavc_optimizer_excludes_momentum_copies_and_old_state_still_resumes():
+    torch.set_num_threads(1)
+    recipe = SLAVCRecipe(image_size=64, audio_window=1.0)
+    model = recipe.build_model()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert len(trainable) < len(list(model.parameters()))
+    opt = recipe.optimizer(model)
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(trainable)
+    # A state saved by the former optimizer (Adam over every parameter) maps by position.
+    old = torch.optim.Adam(model.parameters())
+    recipe.loss(model, fixed_batch(recipe, n=2)).backward()
+    old.step()
+    ckp = recipe.checkpoint(model, old, step=1)
+    fresh = recipe.build_model()
+    new_opt = recipe.optimizer(fresh)
+    recipe.restore(fresh, new_opt, ckp)
+    first = next(p for p in model.parameters() if p.requires_grad)
+    want = old.state[first]["exp_avg"]
+    got = new_opt.state[new_opt.param_groups[0]["params"][0]]["exp_avg"]
+    assert torch.equal(got, want)
+
+
+def test_ssltie_recipe_matches_release_scripts():
+    """train_VGGSound*.sh: --max_rotation_angle 30 --aud_aug SpecAug."""
+    recipe = SSLTIERecipe()
+    assert recipe.max_angle == 30 and recipe.spec_aug is True
+    assert SSLTIERecipe(max_rotation_angle=45, spec_aug="false").spec_aug is False
+
+
+class _Draws:
+    """A stand-in RNG returning fixed uniforms, to check the masks by hand."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def random(self):
+        return self.values.pop(0)
+
+
+def test_spec_augment_masks_like_torchaudio():
+    from avatar_bench.models.baselines.recipes import spec_augment
+
+    spec = np.zeros((1, 257, 670), np.float32)
+    # apply (0.5 < 0.8); time width int(0.5*180)=90 from int(0.25*(670-90))=145;
+    # freq width int(0.2*35)=7 from int(0.5*(257-7.0))=125.
+    out = spec_augment(spec, _Draws([0.5, 0.5, 0.25, 0.2, 0.5]))
+    want = np.zeros_like(spec)
+    want[:, :, 145:235] = -100.0
+    want[:, 125:132, :] = -100.0
+    np.testing.assert_array_equal(out, want)
+    assert not spec.any()                                      # input untouched
+    same = spec_augment(spec, _Draws([0.85]))                  # not applied (p = 0.8)
+    np.testing.assert_array_equal(same, spec)
+    rng = np.random.default_rng(0)
+    applied = np.mean([spec_augment(spec, rng).any() for _ in range(400)])
+    assert 0.72 < applied < 0.88
 
 
 def test_ezvsl_loss_prefers_matching_pairs():

@@ -81,20 +81,42 @@ def read_frames(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
 
 
 def read_audio(path: Path, sample_rate: int = 16000) -> np.ndarray:
-    """Decode the whole audio track as mono float32 in [-1, 1] at ``sample_rate``."""
+    """Decode the whole audio track as mono float32 at ``sample_rate``.
+
+    Mono tracks are resampled straight to mono float. Tracks with several channels are
+    resampled per channel and then averaged with equal weights, (L + R) / 2 for stereo: the
+    downmix the baselines' official loaders get (they ask FFmpeg for 16-bit mono, whose
+    rematrixing is normalised to unit gain). Asking FFmpeg for *float* mono instead would mix
+    stereo as (L + R) / sqrt(2), 3 dB louder than theirs. A stereo track with two equal
+    channels therefore decodes to exactly the samples of its mono twin.
+    """
     with _open(path) as container:
         if not container.streams.audio:
             raise AvatarBenchError(
                 f"{path}: the clip has no audio track; audio-visual models need one "
                 "(re-encode the clip with its sound, or drop it from the evaluation list)"
             )
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        stream = container.streams.audio[0]
+        n_channels = int(stream.codec_context.channels or 1)
+        if n_channels == 1:
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        else:
+            resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout,
+                                          rate=sample_rate)
         chunks = []
         for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+            chunks.extend(_to_mono(out) for out in resampler.resample(frame))
+        chunks.extend(_to_mono(out) for out in resampler.resample(None))
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def _to_mono(frame: av.AudioFrame) -> np.ndarray:
+    """One resampled frame as a 1-D float32 array: channels averaged with equal weights."""
+    data = frame.to_ndarray()
+    if frame.format.is_planar and data.shape[0] > 1:
+        if data.shape[0] == 2:      # (L + R) / 2 in float32: exact for equal channels
+            return (data[0] + data[1]) * np.float32(0.5)
+        return data.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return data.reshape(-1)

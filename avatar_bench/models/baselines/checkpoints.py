@@ -1,7 +1,8 @@
 """Build the baselines and load the authors' checkpoints strictly, with useful errors.
 
-Official files wrap the state dict: EZ-VSL and SLAVC save ``{'model', 'optimizer', 'epoch',
-'best_cIoU', 'best_Auc'}``; SSL-TIE saves ``{'epoch', 'state_dict', 'best_miou', 'optimizer',
+Official files wrap the state dict: EZ-VSL saves ``{'model', 'optimizer', 'epoch',
+'best_cIoU', 'best_Auc'}``, SLAVC ``{'model', 'optimizer', 'epoch', 'best_Precision',
+'best_AP', 'best_F1'}``, SSL-TIE ``{'epoch', 'state_dict', 'best_miou', 'optimizer',
 'iteration'}``. Keys may carry DataParallel/DDP's ``module.`` prefix. Loading is strict: a
 checkpoint that does not match key for key and shape for shape is refused with a report of
 what differs and which baseline the file looks like, rather than half-loaded silently.
@@ -205,14 +206,46 @@ def load_imagenet(model: nn.Module, path: str | os.PathLike) -> None:
         net.load_state_dict({k: sd[k] for k in wanted}, strict=False)
 
 
+#: The fields each official trainer reads back when it resumes (besides weights and optimizer),
+#: from their ``train.py`` / ``main.py``: a file without them fails there with a KeyError.
+RESUME_FIELDS: dict[str, tuple[str, ...]] = {
+    "ezvsl": ("epoch", "best_cIoU", "best_Auc"),
+    "slavc": ("epoch", "best_Precision", "best_AP", "best_F1"),
+    "ssltie": ("epoch", "best_miou", "iteration"),
+}
+#: Where the weights sit in each official file.
+WEIGHTS_KEY: dict[str, str] = {"ezvsl": "model", "slavc": "model", "ssltie": "state_dict"}
+
+
 def official_checkpoint(name: str, model: nn.Module, optimizer: torch.optim.Optimizer | None,
-                        epoch: int, **extra: Any) -> dict[str, Any]:
-    """A dict in the official layout of ``name`` (so our files load in their code and back)."""
-    opt = optimizer.state_dict() if optimizer is not None else {}
-    if name == "ssltie":
-        return {"epoch": epoch, "state_dict": model.state_dict(), "best_miou":
-                float(extra.get("best_miou", 0.0)), "optimizer": opt,
-                "iteration": int(extra.get("iteration", epoch))}
-    return {"model": model.state_dict(), "optimizer": opt, "epoch": epoch,
-            "best_cIoU": float(extra.get("best_cIoU", 0.0)),
-            "best_Auc": float(extra.get("best_Auc", 0.0))}
+                        epoch: int, *, module_prefix: bool = False,
+                        **extra: float) -> dict[str, Any]:
+    """A dict in the official layout of ``name``, loadable by their code and by ours.
+
+    ``extra`` sets the best-metric fields (0.0 when not given; SSL-TIE's ``iteration``
+    defaults to ``epoch``). ``module_prefix`` writes weight keys as ``module.<key>``, as
+    EZ-VSL's and SLAVC's ``train.py`` resume needs (they load into the DDP-wrapped model);
+    SSL-TIE resumes into the unwrapped model, so it refuses the prefix.
+    """
+    if name not in RESUME_FIELDS:
+        raise AvatarBenchError(f"unknown baseline {name!r}; expected one of "
+                               f"{', '.join(MODEL_NAMES)}")
+    fields = RESUME_FIELDS[name]
+    unknown = sorted(set(extra) - set(fields))
+    if unknown:
+        raise AvatarBenchError(f"{PRETTY[name]} checkpoints have no field(s) "
+                               f"{', '.join(unknown)}; they record {', '.join(fields)}")
+    if module_prefix and name == "ssltie":
+        raise AvatarBenchError(
+            "SSL-TIE's main.py resumes into the model without its DataParallel wrapper, so "
+            "its checkpoints carry no 'module.' prefix: drop module_prefix for ssltie")
+    sd = model.state_dict()
+    if module_prefix:
+        sd = {"module." + k: v for k, v in sd.items()}
+    out: dict[str, Any] = {WEIGHTS_KEY[name]: sd,
+                           "optimizer": optimizer.state_dict() if optimizer is not None else {},
+                           "epoch": int(epoch)}
+    for field in fields[1:]:
+        default = epoch if field == "iteration" else 0.0
+        out[field] = (int if field == "iteration" else float)(extra.get(field, default))
+    return out

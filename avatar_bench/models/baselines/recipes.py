@@ -40,6 +40,38 @@ from avatar_bench.models.baselines.losses import (
 from avatar_bench.train.recipe import Recipe
 
 DEFAULT_IMAGE_SIZE = 112
+#: SSL-TIE's --aud_aug SpecAug: applied with probability 0.8, one time mask of up to 180
+#: frames then one frequency mask of up to 35 mel bins, masked power set to 0 before dB.
+SPEC_AUG_P, SPEC_AUG_TIME, SPEC_AUG_FREQ = 0.8, 180, 35
+#: AmplitudeToDB of a masked (zero) power value: 10 log10(max(0, 1e-10)).
+MASKED_DB = -100.0
+
+
+def _mask_along(spec: np.ndarray, axis: int, param: int, rng: np.random.Generator) -> None:
+    """One mask as torchaudio's ``mask_along_axis``: width = int(u * param), start =
+    int(v * (size - u * param)), masked in place with ``MASKED_DB``. (``param`` is capped at
+    the axis size, which only matters for windows shorter than their 10 s.)"""
+    size = spec.shape[axis]
+    value = rng.random() * min(param, size)
+    start = max(0, int(rng.random() * (size - value)))
+    stop = start + int(value)
+    index = [slice(None)] * spec.ndim
+    index[axis] = slice(start, stop)
+    spec[tuple(index)] = MASKED_DB
+
+
+def spec_augment(spec: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """SSL-TIE's training SpecAugment on a (1, mels, T) dB spectrogram (a masked copy).
+
+    They mask the mel power with 0 before ``AmplitudeToDB``; masking the dB values with
+    -100 (the dB of the 1e-10 floor) is the same result.
+    """
+    if rng.random() >= SPEC_AUG_P:
+        return spec
+    out = spec.copy()
+    _mask_along(out, 2, SPEC_AUG_TIME, rng)
+    _mask_along(out, 1, SPEC_AUG_FREQ, rng)
+    return out
 
 
 def _bare(model: nn.Module) -> nn.Module:
@@ -82,7 +114,7 @@ class BaselineRecipe(Recipe):
 
     #: Recipe options this family accepts (``--option KEY=VALUE``); others raise.
     options: ClassVar[tuple[str, ...]] = ("image_size", "audio_window", "sample_rate", "lr",
-                                          "augment", "imagenet_weights")
+                                          "augment", "imagenet_weights", "module_prefix")
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.options))
@@ -97,7 +129,13 @@ class BaselineRecipe(Recipe):
         self.audio_window = float(config.get("audio_window", DEFAULT_WINDOW[self.model_name]))
         #: Decoding rate for folder sources (the trainer's FolderSource reads this attribute).
         self.sample_rate = int(config.get("sample_rate", 16000))
-        self.augment = bool(config.get("augment", True))
+        self.augment = _flag(config.get("augment", True), "augment")
+        #: Write weight keys as ``module.<key>`` (EZ-VSL/SLAVC ``train.py`` resume under DDP).
+        self.module_prefix = _flag(config.get("module_prefix", False), "module_prefix")
+        if self.module_prefix and self.model_name == "ssltie":
+            raise AvatarBenchError(
+                "ssltie recipe: module_prefix does not apply (SSL-TIE's main.py saves and "
+                "resumes the model without its DataParallel wrapper, so no 'module.' prefix)")
 
     def build_model(self) -> nn.Module:
         return build_model(self.model_name, self.config.get("imagenet_weights"))
@@ -113,9 +151,16 @@ class BaselineRecipe(Recipe):
         return {"image": train_image(clip.frames[k], self.image_size, rng, self.augment),
                 "audio": front_end(self.model_name, wave, int(clip.sample_rate))}
 
+    def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        """Adam over the trainable parameters only, as the originals build it (so the saved
+        optimizer state has their parameter groups: SLAVC's momentum copies are not in it)."""
+        return torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                                lr=float(self.config.get("lr", 1e-4)))
+
     def checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> dict:
-        """The official layout (``epoch`` holds our step)."""
-        return official_checkpoint(self.model_name, _bare(model), optimizer, epoch=step)
+        """The official layout (``epoch`` holds our step; ``module.`` keys on request)."""
+        return official_checkpoint(self.model_name, _bare(model), optimizer, epoch=step,
+                                   module_prefix=self.module_prefix)
 
     def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer | None,
                 ckpt: dict) -> int:
@@ -125,8 +170,38 @@ class BaselineRecipe(Recipe):
         _bare(model).load_state_dict(sd, strict=True)
         opt_state = ckpt.get("optimizer")
         if optimizer is not None and opt_state:
-            optimizer.load_state_dict(opt_state)
+            optimizer.load_state_dict(_trainable_only(opt_state, _bare(model), optimizer))
         return int(ckpt.get("iteration", ckpt.get("epoch", 0)) or 0)
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A boolean option given as a bool or as true/false text (``--option KEY=VALUE``)."""
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+        return value.lower() in ("true", "1", "yes")
+    if isinstance(value, bool):
+        return value
+    raise AvatarBenchError(f"recipe option {what} must be true or false, got {value!r}")
+
+
+def _trainable_only(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Map an optimizer state saved over *all* parameters (avatar-bench before it matched
+    the originals) onto the trainable ones; any other size mismatch is an error."""
+    groups = state.get("param_groups") or []
+    have = sum(len(g["params"]) for g in optimizer.param_groups)
+    saved = sum(len(g.get("params", [])) for g in groups)
+    if saved == have:
+        return state
+    params = list(model.parameters())
+    if len(groups) == 1 and saved == len(params):
+        keep = [i for i, p in enumerate(params) if p.requires_grad]
+        old_ids = groups[0]["params"]
+        new_state = {j: state["state"][old_ids[i]] for j, i in enumerate(keep)
+                     if old_ids[i] in state.get("state", {})}
+        group = dict(groups[0], params=list(range(len(keep))))
+        return {"state": new_state, "param_groups": [group]}
+    raise AvatarBenchError(
+        f"checkpoint's optimizer state covers {saved} parameters, this model trains {have}: "
+        "it was not written for this model")
 
 
 class EZVSLRecipe(BaselineRecipe):
@@ -157,12 +232,21 @@ class SLAVCRecipe(BaselineRecipe):
 class SSLTIERecipe(BaselineRecipe):
     name = "ssltie"
     model_name = "ssltie"
-    options = BaselineRecipe.options + ("trans_equi_weight", "max_rotation_angle")
+    options = BaselineRecipe.options + ("trans_equi_weight", "max_rotation_angle", "spec_aug")
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self.equi_weight = float(config.get("trans_equi_weight", 1.0))
-        self.max_angle = int(config.get("max_rotation_angle", 45))
+        # The release training scripts pass --max_rotation_angle 30 --aud_aug SpecAug.
+        self.max_angle = int(config.get("max_rotation_angle", 30))
+        self.spec_aug = _flag(config.get("spec_aug", True), "spec_aug")
+
+    def sample(self, clip: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """As the shared sample, plus SpecAugment masking of the spectrogram when enabled."""
+        out = super().sample(clip, rng)
+        if self.spec_aug and self.augment:
+            out["audio"] = spec_augment(out["audio"], rng)
+        return out
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """0.5 (CE(x) + CE(T x)) + w * MSE(f(T x), T f(x)).
