@@ -234,7 +234,7 @@ def test_build_is_reproducible_and_honours_source_date_epoch(tmp_path, monkeypat
     html = render(subs, build_time=resolve_build_time(None))
     assert "1970-01-02 00:00 UTC" in html
     assert "avatar-bench " in html.split('class="page-foot"')[1]
-    assert "annotations ababababab" in html
+    assert "annotations 8cc62df6f7a1" in html
 
 
 def test_cli_build_and_validate(tmp_path: Path) -> None:
@@ -260,69 +260,57 @@ def fake_eval(monkeypatch):
         calls.append((dataset.name, Path(predictions_path).name, kwargs))
         return fixture_entries()["mini-a"][1]
 
+    from avatar_bench.eval import results_json
+
     module = types.ModuleType("avatar_bench.eval")
     module.evaluate = evaluate
+    module.results_json = results_json
     monkeypatch.setitem(sys.modules, "avatar_bench.eval", module)
     return calls
 
 
-def test_submit_writes_a_valid_entry_and_refuses_to_overwrite(tmp_path, fake_eval) -> None:
-    from tests.fakeroot import instance, write_frame
-
-    root = tmp_path / "root"
-    write_frame(root, "vid_00001", 3, [instance("Single-Sound", "dog", (10, 10, 50, 50))])
+def test_submit_writes_a_valid_entry_and_refuses_to_overwrite(tmp_path, fake_eval,
+                                                               mini_root) -> None:
     preds = tmp_path / "preds.npz"
     preds.write_bytes(b"stub")
     subs = tmp_path / "subs"
-    args = ["submit", str(preds), "--name", "My Model (10k)", "--root", str(root),
+    args = ["submit", str(preds), "--name", "My Model (10k)", "--dataset", "mini",
             "--submissions-dir", str(subs), "--paper-url", "https://example.org/p",
             "--params", "11.7M", "--training-data", "VGGSound", "--training-size", "10k",
             "--audio-window", "3", "--date", "2025-02-01"]
     runner = CliRunner()
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert fake_eval == [("AVATAR", "preds.npz", {})]
+    assert fake_eval == [("AVATAR-mini", "preds.npz", {})]
     meta = json.loads((subs / "my-model-10k" / "submission.json").read_text())
     assert meta["source"] == "reproduced" and meta["parameters"] == 11_700_000
     assert meta["training_data"] == {"name": "VGGSound", "size": 10000}
-    assert meta["dataset"] == "AVATAR-mini"  # what the evaluator says it scored
+    assert meta["dataset"] == "AVATAR-mini"
     [sub] = load_submissions(subs)
     assert sub.metric("total", "ciou") == 30.0
+    assert sorted(p.name for p in subs.iterdir()) == ["my-model-10k"]  # no temp folders
     res = runner.invoke(cli, args)
     assert res.exit_code == 2 and "already exists" in res.output and "--force" in res.output
     res = runner.invoke(cli, args + ["--force", "--paper-url", "ftp://x"])
     assert res.exit_code == 2
     assert "field 'links.paper': expected a URL" in res.output
+    assert len(fake_eval) == 1  # refused before evaluating
     assert json.loads((subs / "my-model-10k" / "submission.json").read_text())["links"][
         "paper"] == "https://example.org/p"
 
 
-def test_submit_with_the_real_evaluator_feeds_the_page(tmp_path: Path) -> None:
-    pytest.importorskip("avatar_bench.eval", reason="the evaluator package is not installed")
-    import numpy as np
-
+def test_submit_refuses_an_unknown_dataset_release_before_evaluating(tmp_path, fake_eval):
     from tests.fakeroot import instance, write_frame
 
     root = tmp_path / "root"
-    for v in range(4):
-        vid = f"v{v}_x_0001{v}"
-        write_frame(root, vid, 1, [instance("Single-Sound", "dog", (100, 50, 200, 100))])
-        write_frame(root, vid, 9, [instance("Mixed-Sound", "cat", (300, 100, 100, 100)),
-                                   instance("Off-Screen", "car", None)])
-    from avatar_bench.data import AvatarDataset
-
-    keys = AvatarDataset(root).keys()
-    maps = np.random.default_rng(0).random((len(keys), 7, 7)).astype(np.float32)
-    np.savez(tmp_path / "p.npz", keys=np.array(keys), heatmaps=maps)
-    subs = tmp_path / "subs"
-    res = CliRunner().invoke(cli, ["submit", str(tmp_path / "p.npz"), "--name", "Noise",
-                                   "--root", str(root), "--submissions-dir", str(subs)])
-    assert res.exit_code == 0, res.output
-    [sub] = load_submissions(subs)
-    assert (sub.dataset, sub.source, sub.results["dataset"]["n_frames"]) == (
-        "AVATAR", "reproduced", 8)
-    html = render([sub], build_time=WHEN)
-    assert 'data-slug="noise"' in html and "revision not recorded, annotations" in html
+    write_frame(root, "vid_00001", 3, [instance("Single-Sound", "dog", (10, 10, 50, 50))])
+    preds = tmp_path / "preds.npz"
+    preds.write_bytes(b"stub")
+    res = CliRunner().invoke(cli, ["submit", str(preds), "--name", "M", "--root", str(root),
+                                   "--submissions-dir", str(tmp_path / "subs")])
+    assert res.exit_code == 2
+    assert "dataset release avatar-bench knows" in res.output and "got None" in res.output
+    assert fake_eval == [] and not (tmp_path / "subs").exists()
 
 
 def test_charts_keep_distinct_colours_and_say_so(tmp_path: Path) -> None:
@@ -335,6 +323,7 @@ def test_charts_keep_distinct_colours_and_say_so(tmp_path: Path) -> None:
         m, r = copy.deepcopy(meta), copy.deepcopy(res)
         m["name"] = f"Model {k:02d}"
         r["metrics"]["total"]["ciou"] = 30.0 - k
+        r["metrics"]["total"]["ci"]["ciou"] = [28.0 - k, 32.0 - k]
         _write(tmp_path, f"mini-m{k:02d}", m, r)
     board = _sections(render(load_submissions(tmp_path), build_time=WHEN))["AVATAR-mini"]
     table, charts = board.split('<div class="charts">')

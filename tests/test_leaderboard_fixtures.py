@@ -12,6 +12,9 @@ from typing import Any
 
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 SHA = "ab" * 32
+#: The AVATAR-mini v1 release (avatar_bench.leaderboard.revisions): reproduced rows cite it.
+MINI_REVISION = "mini-v1-seed0-n60"
+MINI_SHA = "8cc62df6f7a15034b03be87ca6fb0549a0b42e69f7e07fe1769d7e238ee6d794"
 
 
 def row(ciou: float | None, auc: float | None = None, ci: float | None = None,
@@ -29,8 +32,8 @@ def results(dataset: str, rows: dict[str, dict], tn: float | None, tn_dagger: fl
     """A results.json in the evaluator's format."""
     return {
         "schema_version": 1, "avatar_bench_version": "0.1.0" if reproduced else None,
-        "dataset": {"name": dataset, "revision": "mini-seed0" if reproduced else None,
-                    "annotation_sha256": SHA if reproduced else None,
+        "dataset": {"name": dataset, "revision": MINI_REVISION if reproduced else None,
+                    "annotation_sha256": MINI_SHA if reproduced else None,
                     "n_frames": 120 if reproduced else None,
                     "n_videos": 24 if reproduced else None},
         "predictions": ({"file": "preds.npz", "sha256": SHA, "meta": None, "heatmap_size": [7, 7],

@@ -51,19 +51,30 @@ def submit(predictions: str, name: str, slug: str | None, authors: str | None,
            training_data: str | None, training_size: str | None, params: str | None,
            audio_window: float | None, protocol: str, date_: str | None, notes: str | None,
            submissions_dir: str, force: bool, load_dataset) -> None:
-    """Evaluate PREDICTIONS (.npz) and add it to the leaderboard as a reproduced entry."""
-    from avatar_bench.leaderboard.submissions import slugify, write_submission
+    """Evaluate PREDICTIONS (.npz) and add it to the leaderboard as a reproduced entry.
+
+    Everything that can be checked without scoring (metadata, slug, dataset release) is
+    checked first, so a typo never costs an evaluation.
+    """
+    from avatar_bench.leaderboard.revisions import revision_problem
+    from avatar_bench.leaderboard.submissions import (
+        SUBMISSION_FILE,
+        check_meta,
+        slug_ok,
+        slugify,
+        write_submission,
+    )
 
     slug = slug or slugify(name)
-    if (Path(submissions_dir) / slug).exists() and not force:
-        raise AvatarBenchError(f"{Path(submissions_dir) / slug} already exists: choose another "
-                               "--slug or pass --force to replace it")
-    from avatar_bench.eval import evaluate  # heavy: only when submitting
-
-    dataset = load_dataset()
-    kwargs = {} if protocol == "avatar" else {"protocol": protocol}
-    results = evaluate(dataset, predictions, **kwargs)
+    folder = Path(submissions_dir) / slug
+    if not slug_ok(slug):
+        raise AvatarBenchError(f"--slug {slug!r}: expected lower-case letters, digits, '.', '_' "
+                               "or '-' (at most 64, starting with a letter or digit)")
+    if folder.exists() and not force:
+        raise AvatarBenchError(f"{folder} already exists: choose another --slug or pass --force "
+                               "to replace it")
     size = parse_count(training_size)
+    dataset = load_dataset()
     meta = {
         "schema_version": 1, "name": name, "authors": authors, "organisation": organisation,
         "links": {"paper": paper_url, "code": code_url},
@@ -71,10 +82,23 @@ def submit(predictions: str, name: str, slug: str | None, authors: str | None,
                           if training_data or size else None),
         "parameters": parse_count(params), "audio_window_s": audio_window,
         "date": date_ or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "protocol": protocol, "source": "reproduced",
-        "dataset": (results.get("dataset") or {}).get("name", dataset.name),
+        "protocol": protocol, "source": "reproduced", "dataset": dataset.name,
         "notes": notes, "avatar_bench_version": __version__,
     }
+    problems = check_meta(meta, f"{folder / SUBMISSION_FILE} (from the options)")
+    if problems:
+        raise AvatarBenchError(f"submission {slug!r} is not valid (nothing was evaluated)",
+                               problems)
+    found = revision_problem(dataset.name, dataset.revision, dataset.annotation_checksum)
+    if found:
+        raise AvatarBenchError(f"{dataset.root}: a reproduced entry must be scored on a dataset "
+                               f"release avatar-bench knows: expected {found} (nothing was "
+                               "evaluated)")
+    from avatar_bench.eval import evaluate  # heavy: only when submitting
+
+    kwargs = {} if protocol == "avatar" else {"protocol": protocol}
+    results = evaluate(dataset, predictions, **kwargs)
+    meta["dataset"] = (results.get("dataset") or {}).get("name", dataset.name)
     folder = write_submission(submissions_dir, slug, meta, results, force=force)
     click.echo(f"wrote {folder} ({meta['dataset']}, protocol {protocol}); rebuild the page with "
                f"`avatar-bench leaderboard build {submissions_dir} -o leaderboard/index.html`")
@@ -111,6 +135,40 @@ def validate_cmd(submissions_dir: str) -> None:
 
     subs = load_submissions(submissions_dir)
     click.echo(f"{len(subs)} submission(s) in {submissions_dir} are valid")
+
+
+@leaderboard.command("verify")
+@click.argument("submissions_dir", type=click.Path(file_okay=False), default="submissions")
+@click.option("--predictions-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder holding <slug>.npz or the file named in results.json "
+                   "predictions.file (besides <slug>/predictions.npz in the entry).")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Root of the real AVATAR, for AVATAR entries (default: $AVATAR_ROOT).")
+@click.option("--slug", "slugs", multiple=True, help="Only these entries (repeatable).")
+@click.option("--require-all", is_flag=True,
+              help="Also fail when a reproduced entry cannot be verified here.")
+def verify_cmd(submissions_dir: str, predictions_dir: str | None, root: str | None,
+               slugs: tuple[str, ...], require_all: bool) -> None:
+    """Re-evaluate reproduced entries from their predictions; exit 2 on any difference."""
+    from avatar_bench.leaderboard.submissions import load_submissions
+    from avatar_bench.leaderboard.verify import report, verify_submissions
+
+    subs = load_submissions(submissions_dir)
+    if slugs:
+        unknown = sorted(set(slugs) - {s.slug for s in subs})
+        if unknown:
+            raise AvatarBenchError(f"--slug: no entry {', '.join(unknown)} in {submissions_dir}")
+        subs = [s for s in subs if s.slug in slugs]
+    checks = verify_submissions(subs, Path(submissions_dir),
+                                Path(predictions_dir) if predictions_dir else None, root)
+    click.echo(report(checks))
+    bad = [c.slug for c in checks if c.status == "mismatch"]
+    if bad:
+        raise AvatarBenchError(f"{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} do(es) not "
+                               f"match their predictions: {', '.join(bad)}")
+    missing = [c.slug for c in checks if c.status != "verified"]
+    if require_all and missing:
+        raise AvatarBenchError(f"--require-all: not verified here: {', '.join(missing)}")
 
 
 COMMANDS = [submit, leaderboard]

@@ -8,11 +8,16 @@ Each schema node may carry ``x-expected``: the human wording used in those messa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+
+from avatar_bench.leaderboard.revisions import revision_problem
 
 #: Datasets a ranking may be about; rows of different datasets are never ranked together.
 DATASETS: tuple[str, ...] = ("AVATAR", "AVATAR-mini")
@@ -26,12 +31,21 @@ METRIC_FIELDS: tuple[str, ...] = ("ciou", "auc", "ap50")
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 URL_PATTERN = r"^https?://[^\s<>\"'`]+$"
 
-_URL = {"type": ["string", "null"], "pattern": URL_PATTERN,
+#: Limits on any submitted document (a page must be able to show every value).
+MAX_DEPTH = 16
+MAX_STRING = 10_000
+#: Fields that may hold several lines (every other string is one line).
+MULTILINE_FIELDS: frozenset[str] = frozenset({"notes"})
+#: C0/C1 controls, and the bidi embeddings/overrides/isolates that reorder neighbouring text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+_URL = {"type": ["string", "null"], "pattern": URL_PATTERN, "maxLength": 500,
         "x-expected": "a URL (http:// or https://) or null"}
 _TEXT = {"type": ["string", "null"], "maxLength": 500, "x-expected": "a string or null"}
 _PERCENT = {"type": ["number", "null"], "minimum": 0, "maximum": 100,
             "x-expected": "a percentage between 0 and 100, or null"}
-_COUNT = {"type": ["integer", "null"], "minimum": 0,
+_COUNT = {"type": ["integer", "null"], "minimum": 0, "maximum": 10**12,
           "x-expected": "a non-negative integer or null"}
 _INTERVAL = {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2,
              "maxItems": 2, "x-expected": "[low, high] (two numbers) or null"}
@@ -60,12 +74,12 @@ SUBMISSION_SCHEMA: dict[str, Any] = _obj(
         "links": _obj({"paper": _URL, "code": _URL}, ["paper", "code"]),
         "training_data": _obj(
             {"name": _TEXT,
-             "size": {"type": ["integer", "null"], "minimum": 1,
+             "size": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**12,
                       "x-expected": "the number of training clips, or null"}},
             ["name", "size"], nullable=True),
-        "parameters": {"type": ["integer", "null"], "minimum": 1,
+        "parameters": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**13,
                        "x-expected": "the parameter count as an integer, or null"},
-        "audio_window_s": {"type": ["number", "null"], "exclusiveMinimum": 0,
+        "audio_window_s": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600,
                            "x-expected": "the audio window in seconds (> 0), or null"},
         "date": {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
                  "x-expected": "a date YYYY-MM-DD (or YYYY-MM, YYYY)"},
@@ -175,16 +189,6 @@ def schema_problems(data: Any, schema: dict[str, Any], where: str) -> list[str]:
     return [_message(where, e) for e in errors]
 
 
-def _intervals(results: dict[str, Any]):
-    for row in METRIC_ROWS:
-        entry = (results.get("metrics") or {}).get(row) or {}
-        for field, ci in ((entry.get("ci") or {}).items()):
-            yield f"metrics.{row}.ci.{field}", ci
-    off = results.get("off_screen") or {}
-    for field, ci in ((off.get("ci") or {}).items()):
-        yield f"off_screen.ci.{field}", ci
-
-
 def cross_problems(submission: dict[str, Any], results: dict[str, Any], sub_where: str,
                    res_where: str) -> list[str]:
     """Checks across the two files that a schema cannot express (run after both pass)."""
@@ -198,11 +202,118 @@ def cross_problems(submission: dict[str, Any], results: dict[str, Any], sub_wher
         problems.append(f"{res_where}: field 'protocol.name': expected "
                         f"{submission.get('protocol')!r} (the protocol in {sub_where}), "
                         f"got {proto!r}")
-    if submission.get("source") == "reproduced" and results.get("predictions") is None:
-        problems.append(f"{res_where}: field 'predictions': expected the predictions record "
-                        "(a reproduced row is computed here from a predictions file), got None")
-    for field, ci in _intervals(results):
-        if isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, (int, float))
-                                                         for v in ci) and ci[0] > ci[1]:
+    if submission.get("source") == "reproduced":
+        if results.get("predictions") is None:
+            problems.append(f"{res_where}: field 'predictions': expected the predictions record "
+                            "(a reproduced row is computed here from a predictions file), "
+                            "got None")
+        ds_rec = results.get("dataset") or {}
+        found = revision_problem(ds_rec.get("name"), ds_rec.get("revision"),
+                                 ds_rec.get("annotation_sha256"))
+        if found:
+            problems.append(f"{res_where}: field 'dataset.revision': a reproduced row must cite "
+                            f"a dataset release avatar-bench knows: expected {found}")
+    bad_date = _date_problem(submission.get("date"))
+    if bad_date:
+        problems.append(f"{sub_where}: field 'date': expected {bad_date}")
+    problems += interval_problems(results, res_where)
+    return problems
+
+
+def _leaves(data: Any) -> Iterator[tuple[str, int, Any, bool]]:
+    """(path, depth, value, is_key) for every node, iteratively (no recursion on hostile depth)."""
+    stack: list[tuple[str, int, Any]] = [("", 0, data)]
+    while stack:
+        path, depth, value = stack.pop()
+        yield path or "<root>", depth, value, False
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                child = f"{path}.{k}" if path else str(k)
+                yield child, depth + 1, k, True
+                stack.append((child, depth + 1, v))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", depth + 1, v) for i, v in enumerate(value))
+
+
+def _text_problem(text: str, multiline: bool) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text without unpaired surrogates"
+    if len(text) > MAX_STRING:
+        return f"text of at most {MAX_STRING} characters"
+    bad = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
+    if bad:
+        what = "line breaks, " if not multiline and bad.group() in "\n\r\u2028\u2029" else ""
+        return (f"text without {what}control or bidi-override characters "
+                f"(found U+{ord(bad.group()):04X})")
+    return None
+
+
+def value_problems(data: Any, where: str) -> list[str]:
+    """What no page can show: non-finite numbers, control/bidi characters, deep nesting."""
+    problems = []
+    for path, depth, value, is_key in _leaves(data):
+        if depth > MAX_DEPTH:
+            problems.append(f"{where}: field '{path}': expected at most {MAX_DEPTH} levels of "
+                            "nesting")
+            break
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{where}: field '{path}': expected a finite number, got {value}")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            problems.append(f"{where}: field '{path}': expected an integer of at most 2**53 "
+                            f"(what a browser holds exactly), got {_shown(value)}")
+        elif isinstance(value, str):
+            multiline = not is_key and path.rsplit(".", 1)[-1] in MULTILINE_FIELDS
+            found = _text_problem(value, multiline)
+            if found:
+                label = "key" if is_key else "field"
+                problems.append(f"{where}: {label} '{path}': expected {found}, got "
+                                f"{_shown(value)}")
+    return problems
+
+
+def _date_problem(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    parts = [int(p) for p in text.split("-") if p.isdigit()]
+    try:
+        date(parts[0], *(parts[1:] + [1, 1])[:2])
+    except (ValueError, IndexError):
+        return f"a calendar date, got {text!r}"
+    return None
+
+
+def _values(results: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(field, value, interval) for every interval the results carry."""
+    for row in METRIC_ROWS:
+        entry = (results.get("metrics") or {}).get(row) or {}
+        for field, ci in (entry.get("ci") or {}).items():
+            yield f"metrics.{row}.ci.{field}", entry.get(field), ci
+    off = results.get("off_screen") or {}
+    for field, ci in (off.get("ci") or {}).items():
+        yield f"off_screen.ci.{field}", off.get(field), ci
+
+
+def interval_problems(results: dict[str, Any], res_where: str) -> list[str]:
+    """Each interval lies in [0, 100], has low <= high, and contains its own value."""
+    problems = []
+    for field, value, ci in _values(results):
+        if not (isinstance(ci, list) and len(ci) == 2
+                and all(isinstance(v, (int, float)) for v in ci)):
+            continue
+        low, high = ci
+        if not (0 <= low <= 100 and 0 <= high <= 100):
+            problems.append(f"{res_where}: field '{field}': expected an interval within "
+                            f"[0, 100], got {ci}")
+        elif low > high:
             problems.append(f"{res_where}: field '{field}': expected low <= high, got {ci}")
+        elif value is None:
+            problems.append(f"{res_where}: field '{field}': expected no interval for a "
+                            f"missing value, got {ci}")
+        elif isinstance(value, (int, float)) and not low <= value <= high:
+            problems.append(f"{res_where}: field '{field}': expected an interval containing "
+                            f"the value {value}, got {ci}")
     return problems

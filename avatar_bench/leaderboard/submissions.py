@@ -10,23 +10,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.eval.results import results_json
+from avatar_bench.fsio import atomic_dir, describe_path, sweep_stale
 from avatar_bench.leaderboard.schema import (
     RESULTS_SCHEMA,
     SLUG_PATTERN,
     SUBMISSION_SCHEMA,
     cross_problems,
     schema_problems,
+    value_problems,
 )
 
 SUBMISSION_FILE = "submission.json"
 RESULTS_FILE = "results.json"
+#: Larger submission documents are refused before parsing (the evaluator's are ~5 kB).
+MAX_FILE_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -81,20 +83,42 @@ def slugify(name: str) -> str:
     return slug
 
 
+def slug_ok(slug: str) -> bool:
+    """Whole-string match: ``re.match`` with ``$`` would accept a trailing newline."""
+    return re.fullmatch(SLUG_PATTERN.strip("^$"), slug) is not None
+
+
 def _read_json(path: Path, problems: list[str]) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    kind = describe_path(path)
+    if kind == "no such file":
         problems.append(f"{path}: file is missing")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None
+    if kind:
+        problems.append(f"{path}: expected a JSON file, found {kind}")
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+            return None
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         problems.append(f"{path}: not valid JSON: {exc}")
+    except RecursionError:
+        problems.append(f"{path}: not valid JSON: nested too deeply")
     return None
 
 
+def check_meta(meta: Any, where: str) -> list[str]:
+    """Problems of a ``submission.json`` alone (``submit`` runs this before evaluating)."""
+    problems = value_problems(meta, where)
+    return problems or schema_problems(meta, SUBMISSION_SCHEMA, where)
+
+
 def check_pair(meta: Any, results: Any, sub_where: str, res_where: str) -> list[str]:
-    """All problems of one submission's two documents (schema first, then cross-checks)."""
-    problems = schema_problems(meta, SUBMISSION_SCHEMA, sub_where)
-    problems += schema_problems(results, RESULTS_SCHEMA, res_where)
+    """All problems of one submission's two documents (values, schema, then cross-checks)."""
+    problems = check_meta(meta, sub_where)
+    found = value_problems(results, res_where)
+    problems += found or schema_problems(results, RESULTS_SCHEMA, res_where)
     if not problems:
         problems += cross_problems(meta, results, sub_where, res_where)
     return problems
@@ -103,7 +127,7 @@ def check_pair(meta: Any, results: Any, sub_where: str, res_where: str) -> list[
 def load_one(folder: Path) -> tuple[Submission | None, list[str]]:
     """Read one folder; returns the entry (or None) and every problem found."""
     problems: list[str] = []
-    if not re.match(SLUG_PATTERN, folder.name):
+    if not slug_ok(folder.name):
         problems.append(f"{folder}: folder name must match {SLUG_PATTERN} "
                         "(lower-case letters, digits, '.', '_', '-')")
     sub_path, res_path = folder / SUBMISSION_FILE, folder / RESULTS_FILE
@@ -138,8 +162,12 @@ def _dump(data: Any) -> str:
 
 def write_submission(directory: str | os.PathLike, slug: str, meta: dict[str, Any],
                      results: dict[str, Any], *, force: bool = False) -> Path:
-    """Validate, then write ``<directory>/<slug>/``; refuses to replace an entry unless forced."""
-    if not re.match(SLUG_PATTERN, slug):
+    """Validate, then write ``<directory>/<slug>/`` atomically; never replaces unless forced.
+
+    The folder appears complete or not at all: a failure leaves no temporary folder behind,
+    and leftovers of killed earlier runs are swept.
+    """
+    if not slug_ok(slug):
         raise AvatarBenchError(f"slug {slug!r} must match {SLUG_PATTERN}")
     folder = Path(directory) / slug
     problems = check_pair(meta, results, str(folder / SUBMISSION_FILE),
@@ -149,14 +177,12 @@ def write_submission(directory: str | os.PathLike, slug: str, meta: dict[str, An
     if folder.exists() and not force:
         raise AvatarBenchError(f"{folder} already exists: choose another --slug or pass --force "
                                "to replace it")
-    tmp = folder.with_name(f".{slug}.tmp{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    (tmp / SUBMISSION_FILE).write_text(_dump(meta), encoding="utf-8")
-    # The evaluator's canonical writer: the same bytes `evaluate --output` gives.
-    (tmp / RESULTS_FILE).write_text(results_json(results), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    tmp.rename(folder)
+    from avatar_bench.eval import results_json  # the evaluator only when writing results
+
+    sweep_stale(folder.parent)
+    with atomic_dir(folder, replace=force) as tmp:
+        tmp.chmod(0o755)  # a temporary folder is private; the entry is not
+        (tmp / SUBMISSION_FILE).write_text(_dump(meta), encoding="utf-8")
+        # The evaluator's canonical writer: the same bytes `evaluate --output` gives.
+        (tmp / RESULTS_FILE).write_text(results_json(results), encoding="utf-8")
     return folder
