@@ -9,10 +9,10 @@ from avatar_bench.errors import AvatarBenchError
 
 
 def _resolution(ctx, param, value: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"expected HxW such as 360x640, got {value!r}") from None
+    parts = value.lower().split("x")
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
+        raise click.BadParameter(f"expected HxW such as 360x640, got {value[:40]!r}")
+    h, w = (int(v) for v in parts)
     if h < 1 or w < 1:
         raise click.BadParameter(f"expected positive sizes, got {value!r}")
     return h, w
@@ -51,20 +51,30 @@ def validate(predictions: str, load_dataset) -> None:
               help="Share of all pixels above the global threshold.")
 @click.option("--resolution", default="360x640", show_default=True, callback=_resolution,
               help="Evaluation resolution HxW (avatar protocol).")
-@click.option("--bootstrap", type=int, default=1000, show_default=True,
+@click.option("--legacy-resize", type=click.Choice(["auto", "bilinear", "bilinear-align-corners",
+                                                   "bicubic-align-corners"]),
+              default="auto", show_default=True,
+              help="Legacy protocol: resize to 224x224 as the baseline's test.py does; auto = "
+                   "from the predictions' meta model (ezvsl: bilinear-align-corners, slavc: "
+                   "bicubic-align-corners, else half-pixel bilinear).")
+@click.option("--bootstrap", type=click.IntRange(0, 10_000), default=1000, show_default=True,
               help="Bootstrap replicates (videos resampled); 0 = no intervals.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--workers", type=int, default=None, help="Threads (default: CPU count, max 4).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Bootstrap seed.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Threads (default: CPU count, max 4).")
 def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str | None,
-             protocol: str, top_percent: float, resolution: tuple[int, int], bootstrap: int,
-             seed: int, workers: int | None) -> None:
+             protocol: str, top_percent: float, resolution: tuple[int, int],
+             legacy_resize: str, bootstrap: int, seed: int, workers: int | None) -> None:
     """Validate, then score PREDICTIONS; print a Table-2 layout and write the results."""
     from avatar_bench.eval.evaluator import Evaluator, Protocol
-    from avatar_bench.eval.results import write_results
+    from avatar_bench.eval.results import write_per_frame, write_results
     from avatar_bench.eval.table import format_table
 
+    # Options are checked before the dataset is indexed or the predictions are read.
+    proto = Protocol(protocol, resolution, top_percent, bootstrap=bootstrap, seed=seed,
+                     legacy_resize=legacy_resize)
     ds = load_dataset()
-    proto = Protocol(protocol, resolution, top_percent, bootstrap=bootstrap, seed=seed)
     ev = Evaluator(ds, predictions, proto, workers=workers)
     try:
         results = ev.run()
@@ -79,7 +89,7 @@ def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str 
         write_results(results, output)
         click.echo(f"wrote {output}")
     if per_frame:
-        ev.per_frame_table().to_csv(per_frame, index=False, float_format="%.6f")
+        write_per_frame(ev.per_frame_table(), per_frame)
         click.echo(f"wrote {per_frame}")
 
 
@@ -87,9 +97,10 @@ def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str 
 @click.argument("per_frame_a", type=click.Path(dir_okay=False))
 @click.argument("per_frame_b", type=click.Path(dir_okay=False))
 @click.option("--names", default=None, help="Labels for A and B as 'A,B' (default: file names).")
-@click.option("--bootstrap", type=int, default=1000, show_default=True,
+@click.option("--bootstrap", type=click.IntRange(1, 10_000), default=1000, show_default=True,
               help="Paired replicates (videos resampled once for both).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Bootstrap seed.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the comparison as JSON here.")
 def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: int, seed: int,
@@ -100,6 +111,7 @@ def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: in
 
     from avatar_bench.eval.compare import compare as run_compare
     from avatar_bench.eval.compare import format_comparison, read_per_frame
+    from avatar_bench.fsio import atomic_write_text
 
     labels = [None, None]
     if names is not None:
@@ -111,8 +123,7 @@ def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: in
                          read_per_frame(per_frame_b, labels[1]), bootstrap, seed)
     click.echo(format_comparison(result))
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(output, json.dumps(result, indent=2, sort_keys=True) + "\n")
         click.echo(f"wrote {output}")
 
 

@@ -26,6 +26,7 @@ from avatar_bench.eval.bootstrap import (
     replicate_means,
     video_weights,
 )
+from avatar_bench.eval.table import signed
 
 #: Subset -> (cIoU column, membership column or None). Cross-event frames are scored on Total.
 SUBSETS: dict[str, tuple[str, str | None]] = {
@@ -44,6 +45,8 @@ class PerFrame:
 
     name: str
     table: pd.DataFrame
+    #: The evaluation protocol (CSV column ``protocol``; absent = "avatar").
+    protocol: str = "avatar"
 
 
 def read_per_frame(path: str | os.PathLike, name: str | None = None) -> PerFrame:
@@ -61,11 +64,22 @@ def read_per_frame(path: str | os.PathLike, name: str | None = None) -> PerFrame
         raise AvatarBenchError(f"{path}: frame key {dup.iloc[0]!r} appears more than once")
     if table["cross_event"].dtype != bool:
         raise AvatarBenchError(f"{path}: column cross_event must hold True/False")
-    return PerFrame(name or os.path.splitext(os.path.basename(path))[0], table)
+    protocol = "avatar"
+    if "protocol" in table.columns:
+        kinds = sorted(set(table["protocol"].astype(str)))
+        if len(kinds) != 1:
+            raise AvatarBenchError(f"{path}: column protocol must hold one value, got {kinds}")
+        protocol = kinds[0]
+    return PerFrame(name or os.path.splitext(os.path.basename(path))[0], table, protocol)
 
 
 def align(a: PerFrame, b: PerFrame) -> pd.DataFrame:
-    """B's rows in A's order; refuses files that score different frames or subsets."""
+    """B's rows in A's order; refuses files that score different frames or subsets, or
+    that come from different protocols (their cIoUs are not comparable)."""
+    if a.protocol != b.protocol:
+        raise AvatarBenchError(
+            f"{a.name} was evaluated with protocol {a.protocol!r} and {b.name} with "
+            f"{b.protocol!r}: compare evaluations of the same protocol")
     only_a = sorted(set(a.table["key"]) - set(b.table["key"]))
     only_b = sorted(set(b.table["key"]) - set(a.table["key"]))
     if only_a or only_b:
@@ -149,7 +163,7 @@ def format_comparison(result: dict) -> str:
                         f"{result['bootstrap']['level']}% CI (paired)", "B > A")]
 
     def num(x: float | None, sign: bool = False) -> str:
-        return "-" if x is None else (f"{x:+.2f}" if sign else f"{x:.2f}")
+        return signed(x) if sign else ("-" if x is None else f"{x:.2f}")
 
     for subset, e in result["subsets"].items():
         ci = "-" if e["ci"] is None else f"[{e['ci'][0]:+.2f}, {e['ci'][1]:+.2f}]"

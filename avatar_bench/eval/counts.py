@@ -19,7 +19,7 @@ from pycocotools import mask as mask_utils
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
 from avatar_bench.eval.predictions import PredictionsFile
-from avatar_bench.eval.resize import flat, resize_bilinear
+from avatar_bench.eval.resize import BILINEAR, flat, resize_bilinear, resize_maps
 from avatar_bench.eval.threshold import BINS, float_keys, high_histogram, low_histogram
 from avatar_bench.progress import progress
 
@@ -97,17 +97,19 @@ def iter_chunks(preds: PredictionsFile, rows: dict[str, int], dataset: AvatarDat
 
 
 def parallel(fn: Callable[[Chunk], object], chunks: Iterable[Chunk], workers: int,
-             total: int, desc: str) -> Iterator[object]:
-    """``map(fn, chunks)`` on a thread pool, in order, at most ``2 * workers`` in flight."""
+             total: int, desc: str, inflight: int | None = None) -> Iterator[object]:
+    """``map(fn, chunks)`` on a thread pool, in order, at most ``inflight`` chunks (default
+    ``2 * workers``) read and not yet consumed, which bounds memory for large maps."""
     bar = progress(chunks, desc=desc, total=total, unit="chunk")
-    if workers <= 1:
+    inflight = max(1, inflight or 2 * workers)
+    if workers <= 1 or inflight <= 1:
         yield from map(fn, bar)
         return
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(min(workers, inflight)) as pool:
         pending = []
         for c in bar:
             pending.append(pool.submit(fn, c))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= inflight:
                 yield pending.pop(0).result()
         for fut in pending:
             yield fut.result()
@@ -300,12 +302,14 @@ def legacy_positive(heatmap: np.ndarray) -> np.ndarray:
 class LegacyPass:
     """The baselines' own protocol: one pass, per-frame thresholds at 224x224."""
 
-    def __init__(self, dataset: AvatarDataset, size: tuple[int, int] = LEGACY_SIZE) -> None:
+    def __init__(self, dataset: AvatarDataset, size: tuple[int, int] = LEGACY_SIZE,
+                 mode: str = BILINEAR) -> None:
         self.dataset = dataset
         self.size = size
+        self.mode = mode
 
     def counts(self, c: Chunk):
-        maps = resize_bilinear(c.maps, self.size)
+        maps = resize_maps(c.maps, self.size, self.mode)
         rows = []
         for i, m in zip(c.frames, maps, strict=True):
             masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)

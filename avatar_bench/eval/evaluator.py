@@ -7,6 +7,8 @@ The protocol is described in docs/evaluation.md in the same words and order.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass
 
@@ -30,8 +32,9 @@ from avatar_bench.eval.counts import (
     parallel,
 )
 from avatar_bench.eval.predictions import PredictionsFile
+from avatar_bench.eval.resize import BICUBIC_AC, BILINEAR, BILINEAR_AC, MODES
 from avatar_bench.eval.threshold import TopSelector, sample_interval, top_count
-from avatar_bench.eval.validate import ValidationReport, validate_predictions
+from avatar_bench.eval.validate import ValidationReport, skipped_keys, validate_predictions
 
 PROTOCOLS = ("avatar", "legacy")
 #: Rows of the ``metrics`` section: the GT scenarios, then Cross-event (Total on its videos).
@@ -43,6 +46,25 @@ BOUNDARY_BUDGET = 50_000_000
 SAMPLE_EVERY = 4
 #: A sampled interval spans about this share of all pixels (ranks k -+ 0.2%).
 SAMPLE_SHARE = 0.004
+#: Limits checked before anything is read: evaluation resolution (each side, and pixels:
+#: 4K UHD) and bootstrap replicates (the replicate weights are ``bootstrap x videos`` floats).
+MAX_SIDE = 4096
+MAX_EVAL_PIXELS = 3840 * 2160
+MAX_BOOTSTRAP = 10_000
+MAX_BOOTSTRAP_CELLS = 20_000_000
+MAX_WORKERS = 64
+#: Most maps per chunk; fewer for large maps so a chunk's working set stays near
+#: ``CHUNK_BYTES``, and fewer chunks in flight so all of them stay near ``INFLIGHT_BYTES``.
+MAX_CHUNK = 16
+CHUNK_BYTES = 96 << 20
+INFLIGHT_BYTES = 384 << 20
+#: Legacy resize per baseline (their ``test.py``), chosen from the predictions' meta model.
+LEGACY_RESIZE_BY_MODEL = {"ezvsl": BILINEAR_AC, "slavc": BICUBIC_AC}
+LEGACY_RESIZE_CHOICES = ("auto", *MODES)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 @dataclass(frozen=True)
@@ -55,29 +77,60 @@ class Protocol:
     top_percent_dagger: float = DAGGER_PERCENT
     bootstrap: int = 1000
     seed: int = 0
+    #: Legacy protocol only: "auto" (from the predictions' meta model) or one of ``MODES``.
+    legacy_resize: str = "auto"
 
     def __post_init__(self) -> None:
         if self.name not in PROTOCOLS:
             raise AvatarBenchError(f"unknown protocol {self.name!r}: expected one of {PROTOCOLS}")
-        if len(self.resolution) != 2 or min(self.resolution) < 1:
-            raise AvatarBenchError(f"resolution must be two positive integers, got "
+        res = tuple(self.resolution)
+        if len(res) != 2 or not all(_is_int(v) and v >= 1 for v in res):
+            raise AvatarBenchError(f"--resolution must be two positive integers, got "
                                    f"{self.resolution}")
-        if not 0 < self.top_percent <= 100:
-            raise AvatarBenchError(f"--top-percent must be in (0, 100], got {self.top_percent}")
-        if self.bootstrap < 0:
-            raise AvatarBenchError(f"--bootstrap must be >= 0, got {self.bootstrap}")
+        if max(res) > MAX_SIDE or res[0] * res[1] > MAX_EVAL_PIXELS:
+            raise AvatarBenchError(f"--resolution {res[0]}x{res[1]} is too large: at most "
+                                   f"{MAX_SIDE} per side and {MAX_EVAL_PIXELS:,} pixels "
+                                   "(3840x2160)")
+        for name, v in (("--top-percent", self.top_percent),
+                        ("top_percent_dagger", self.top_percent_dagger)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 100):
+                raise AvatarBenchError(f"{name} must be in (0, 100], got {v}")
+        if not _is_int(self.bootstrap) or not 0 <= self.bootstrap <= MAX_BOOTSTRAP:
+            raise AvatarBenchError(f"--bootstrap must be an integer in [0, {MAX_BOOTSTRAP}], "
+                                   f"got {self.bootstrap}")
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise AvatarBenchError(f"--seed must be an integer in [0, 2**63), got {self.seed}")
+        if self.legacy_resize not in LEGACY_RESIZE_CHOICES:
+            raise AvatarBenchError(f"--legacy-resize must be one of {LEGACY_RESIZE_CHOICES}, "
+                                   f"got {self.legacy_resize!r}")
 
     @property
     def size(self) -> tuple[int, int]:
         """Resolution the maps and GT are compared at (legacy: always 224x224)."""
         return LEGACY_SIZE if self.name == "legacy" else tuple(self.resolution)
 
-    def to_json(self) -> dict:
-        return {"name": self.name, "resolution": list(self.size),
-                "top_percent": float(self.top_percent),
-                "top_percent_dagger": float(self.top_percent_dagger), "resize": "bilinear",
-                "bootstrap": {"n": self.bootstrap, "seed": self.seed, "unit": "video",
-                              "level": bootstrap.LEVEL}}
+    def resize_for(self, meta: dict | None) -> tuple[str, str]:
+        """The resize mode and why: avatar is always half-pixel bilinear; legacy follows
+        ``legacy_resize``, or with "auto" the baseline named by the meta's ``model``."""
+        if self.name != "legacy":
+            return BILINEAR, "protocol"
+        if self.legacy_resize != "auto":
+            return self.legacy_resize, "option"
+        model = meta.get("model") if isinstance(meta, dict) else None
+        key = str(model).lower().replace("-", "").replace("_", "") if model else ""
+        if key in LEGACY_RESIZE_BY_MODEL:
+            return LEGACY_RESIZE_BY_MODEL[key], f"meta model {model}"
+        return BILINEAR, "default"
+
+    def to_json(self, resize: tuple[str, str] = (BILINEAR, "protocol")) -> dict:
+        out = {"name": self.name, "resolution": [int(v) for v in self.size],
+               "top_percent": float(self.top_percent),
+               "top_percent_dagger": float(self.top_percent_dagger), "resize": resize[0],
+               "bootstrap": {"n": int(self.bootstrap), "seed": int(self.seed), "unit": "video",
+                             "level": bootstrap.LEVEL}}
+        if self.name == "legacy":
+            out["resize_source"] = resize[1]
+        return out
 
 
 class Evaluator:
@@ -85,14 +138,21 @@ class Evaluator:
 
     def __init__(self, dataset: AvatarDataset, predictions: str | os.PathLike | PredictionsFile,
                  protocol: Protocol | None = None, *, workers: int | None = None,
-                 chunk: int = 16, boundary_budget: int = BOUNDARY_BUDGET,
+                 chunk: int | None = None, boundary_budget: int = BOUNDARY_BUDGET,
                  sample_every: int = SAMPLE_EVERY) -> None:
         self.dataset = dataset
+        self.protocol = protocol or Protocol()
+        if workers is not None and not (_is_int(workers) and 1 <= workers <= MAX_WORKERS):
+            raise AvatarBenchError(f"--workers must be an integer in [1, {MAX_WORKERS}], "
+                                   f"got {workers}")
+        self._check_bootstrap_size()
         self.predictions = (predictions if isinstance(predictions, PredictionsFile)
                             else PredictionsFile(predictions))
-        self.protocol = protocol or Protocol()
         self.workers = workers or default_workers()
-        self.chunk = chunk
+        self.chunk = chunk or self._auto_chunk()
+        self.inflight = self._auto_inflight()
+        self.resize = self.protocol.resize_for(self.predictions.meta)
+        self.skipped_keys = skipped_keys(dataset)
         self.boundary_budget = boundary_budget
         self.sample_every = sample_every
         self.sample_missed = False
@@ -106,6 +166,28 @@ class Evaluator:
         self.tn: np.ndarray | None = None
         self.tn_dagger: np.ndarray | None = None
         self.results: dict | None = None
+
+    def _check_bootstrap_size(self) -> None:
+        n_videos = len({f.video_id for f in self.dataset.frames})
+        if self.protocol.bootstrap * n_videos > MAX_BOOTSTRAP_CELLS:
+            most = MAX_BOOTSTRAP_CELLS // max(n_videos, 1)
+            raise AvatarBenchError(f"--bootstrap {self.protocol.bootstrap} is too many for "
+                                   f"{n_videos} videos: at most {most} here (replicates x "
+                                   f"videos <= {MAX_BOOTSTRAP_CELLS:,})")
+
+    def _map_bytes(self) -> int:
+        """Working set of one map in a streaming pass: its float32 copies at input size and
+        at evaluation size (resize stages, clamp bounds, masks, comparisons)."""
+        h, w = self.predictions.map_shape or (1, 1)
+        out = self.protocol.size[0] * self.protocol.size[1]
+        return 16 * h * w + 24 * out
+
+    def _auto_chunk(self) -> int:
+        return max(1, min(MAX_CHUNK, CHUNK_BYTES // self._map_bytes()))
+
+    def _auto_inflight(self) -> int:
+        per_chunk = self.chunk * self._map_bytes()
+        return max(1, min(2 * self.workers, INFLIGHT_BYTES // per_chunk))
 
     def _subsets(self) -> None:
         """Frame membership: a frame is in every scenario among its instances."""
@@ -126,7 +208,8 @@ class Evaluator:
     # ------------------------------------------------------------------ phases
     def validate(self) -> ValidationReport:
         """Phase 0: every check; stops here with all problems listed."""
-        self.report = validate_predictions(self.dataset, self.predictions)
+        self.report = validate_predictions(self.dataset, self.predictions,
+                                           ignore=self.skipped_keys)
         self.report.raise_if_invalid()
         return self.report
 
@@ -137,7 +220,7 @@ class Evaluator:
         if every > 1:
             chunks = (c for j, c in enumerate(chunks) if j % every == 0)
             total = -(-total // every)
-        return parallel(fn, chunks, self.workers, total, desc)
+        return parallel(fn, chunks, self.workers, total, desc, self.inflight)
 
     def _pixels(self) -> tuple[int, int]:
         """Pixels counted by the main and the †TN thresholds."""
@@ -186,12 +269,12 @@ class Evaluator:
                 return self.thresholds
         return self._exact_threshold()
 
-    def _exact_threshold(self) -> dict[str, float | None]:
+    def _exact_threshold(self, three_pass: bool = False) -> dict[str, float | None]:
         main, dag = self._histograms(1)
         b_main, b_dag = main.choose_bin(), dag.choose_bin()
         self._bounds = (main.bounds(), dag.bounds())
-        self.route = ("two-pass" if main.boundary_count() + dag.boundary_count()
-                      <= self.boundary_budget else "three-pass")
+        self.route = ("two-pass" if not three_pass and main.boundary_count()
+                      + dag.boundary_count() <= self.boundary_budget else "three-pass")
         if self.route == "three-pass":
             passes = AvatarPasses(self.dataset, self.protocol.size, self.dagger_frames)
             for low_main, low_dag in self._stream(lambda c: passes.low(c, b_main, b_dag),
@@ -202,25 +285,40 @@ class Evaluator:
         return self.thresholds
 
     def per_frame(self) -> FrameCounts:
-        """Phase 2: per-frame pixel counts against each scenario's GT."""
+        """Phase 2: per-frame pixel counts against each scenario's GT.
+
+        Fallbacks are bounded: a sampled interval that missed a threshold is followed by
+        the exact two-pass route once; should that miss too (it cannot when the pixel
+        population is consistent), the three-pass route, which has no boundary to miss.
+        """
         size = self.protocol.size
         counts = FrameCounts.empty(len(self.dataset), size[0] * size[1])
         if self.protocol.name == "legacy":
-            for rows in self._stream(LegacyPass(self.dataset, size).counts, "per-frame"):
+            for rows in self._stream(self._legacy_pass().counts, "per-frame"):
                 fill(counts, rows)
-        elif self.route == "three-pass":
-            passes = AvatarPasses(self.dataset, size, self.dagger_frames)
-            thr, thr_dag = self.thresholds["main"], self.thresholds["dagger"]
-            for rows in self._stream(lambda c: passes.counts(c, thr, thr_dag, self.off_screen),
-                                     "per-frame"):
-                fill(counts, rows)
-        elif not self._per_frame_boundary(counts):
-            # The sample's interval missed a threshold: take an exact route instead.
-            self.sample_missed = True
-            self._exact_threshold()
-            return self.per_frame()
+            self.counts = counts
+            return counts
+        for _ in range(2):
+            if self.route == "three-pass" or self._per_frame_boundary(counts):
+                break
+            # The interval missed a threshold: take an exact route instead (at most twice).
+            self.sample_missed = self.sample_missed or self.route == "sampled"
+            self._exact_threshold(three_pass=self.route == "two-pass")
+            counts = FrameCounts.empty(len(self.dataset), size[0] * size[1])
+        if self.route == "three-pass":
+            self._three_pass_counts(counts)
         self.counts = counts
         return counts
+
+    def _legacy_pass(self) -> LegacyPass:
+        return LegacyPass(self.dataset, self.protocol.size, self.resize[0])
+
+    def _three_pass_counts(self, counts: FrameCounts) -> None:
+        passes = AvatarPasses(self.dataset, self.protocol.size, self.dagger_frames)
+        thr, thr_dag = self.thresholds["main"], self.thresholds["dagger"]
+        for rows in self._stream(lambda c: passes.counts(c, thr, thr_dag, self.off_screen),
+                                 "per-frame"):
+            fill(counts, rows)
 
     def _per_frame_boundary(self, counts: FrameCounts) -> bool:
         """Counts above each threshold's interval + the pixels inside it, then the exact
@@ -315,16 +413,19 @@ class Evaluator:
         table["cross_event"] = self.member["cross_event"]
         table["tn"] = self.tn
         table["tn_dagger"] = self.tn_dagger
+        if self.protocol.name != "avatar":  # absent = avatar (older CSVs have no column)
+            table["protocol"] = self.protocol.name
         return table
 
 
 def evaluate(dataset: AvatarDataset, predictions: str | os.PathLike | PredictionsFile, *,
              protocol: str = "avatar", resolution: tuple[int, int] = EVAL_SIZE,
              top_percent: float = 10.0, bootstrap: int = 1000, seed: int = 0,
-             workers: int | None = None) -> dict:
+             workers: int | None = None, legacy_resize: str = "auto") -> dict:
     """Validate then score ``predictions`` on ``dataset``; returns the results document.
 
     Raises ``AvatarBenchError`` (listing every problem) when the predictions are invalid.
     """
-    proto = Protocol(protocol, tuple(resolution), top_percent, DAGGER_PERCENT, bootstrap, seed)
+    proto = Protocol(protocol, tuple(resolution), top_percent, DAGGER_PERCENT, bootstrap, seed,
+                     legacy_resize)
     return Evaluator(dataset, predictions, proto, workers=workers).run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -24,9 +25,18 @@ from typing import Any
 import numpy as np
 
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import atomic_open, describe_path
 
 FORMAT_VERSION = 1
 HEATMAP_DTYPES = (np.dtype(np.float16), np.dtype(np.float32))
+#: Limits checked from headers, before any data is read (why: a header can claim anything).
+MAX_MAP_SIDE = 2048
+MAX_MAPS = 1_000_000
+MAX_KEY_BYTES = 256 << 20
+MAX_META_BYTES = 1 << 20
+MAX_META_DEPTH = 32
+#: Fortran-ordered maps cannot be streamed by rows; such files are read whole up to this.
+MAX_FORTRAN_BYTES = 256 << 20
 #: Fixed zip timestamp: identical inputs give identical bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
@@ -74,15 +84,17 @@ class PredictionsFile:
         self.meta: dict | None = None
         self._fortran = False
         self._files: list[Path] = []
-        if self.path.is_dir():
-            self.kind = "dir"
-            self._inspect_dir()
-        elif self.path.is_file():
+        what = describe_path(self.path)
+        if what is None:
             self.kind = "npz"
             self._inspect_npz()
+        elif self.path.is_dir():
+            self.kind = "dir"
+            self._inspect_dir()
         else:
             self.kind = "missing"
-            self.problems.append(f"{self.path}: no such file or directory")
+            self.problems.append(f"{self.path}: predictions path is {what}; expected an .npz "
+                                 "file or a folder of .npy files")
 
     @property
     def readable(self) -> bool:
@@ -113,12 +125,23 @@ class PredictionsFile:
         if extra:
             self.warnings.append(f"ignored extra members: {', '.join(extra)}")
 
-    def _read_small_member(self, zf: zipfile.ZipFile, name: str) -> np.ndarray | None:
-        """Read ``<name>.npy`` whole, refusing object (pickled) arrays before reading them."""
+    def _read_small_member(self, zf: zipfile.ZipFile, name: str, limit: int
+                           ) -> np.ndarray | None:
+        """Read ``<name>.npy`` whole, refusing object (pickled) arrays and sizes beyond
+        ``limit`` or beyond the member itself before anything is allocated."""
         try:
+            size = zf.getinfo(f"{name}.npy").file_size
             with zf.open(f"{name}.npy") as fp:
-                if _header(fp)[2].hasobject:
+                shape, _, dtype = _header(fp)
+                if dtype.hasobject:
                     self.problems.append(_pickle_message(name))
+                    return None
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > min(limit, size):
+                    self.problems.append(
+                        f"{name}: header declares shape {tuple(shape)} of {dtype} "
+                        f"({declared:,} bytes) but the member holds {size:,} bytes (limit "
+                        f"{limit:,})")
                     return None
             with zf.open(f"{name}.npy") as fp:
                 return np.lib.format.read_array(fp, allow_pickle=False)
@@ -127,7 +150,7 @@ class PredictionsFile:
             return None
 
     def _read_keys_member(self, zf: zipfile.ZipFile) -> None:
-        keys = self._read_small_member(zf, "keys")
+        keys = self._read_small_member(zf, "keys", MAX_KEY_BYTES)
         if keys is not None:
             self._set_keys(keys)
 
@@ -138,16 +161,28 @@ class PredictionsFile:
         if keys.ndim != 1:
             self.problems.append(f"keys: wrong ndim {keys.ndim} (shape {keys.shape}): expected 1")
             return
+        if len(keys) > MAX_MAPS:
+            self.problems.append(f"keys: {len(keys):,} keys, more than the limit {MAX_MAPS:,}")
+            return
         self.raw_keys = [str(k) for k in keys]
 
     def _read_heatmap_header(self, zf: zipfile.ZipFile) -> None:
         try:
             with zf.open("heatmaps.npy") as fp:
                 shape, fortran, dtype = _header(fp)
+                header_len = fp.tell()
         except _READ_ERRORS as exc:
             self.problems.append(f"heatmaps: corrupt or unreadable .npy header: {exc}")
             return
         self._set_heatmap_info(shape, fortran, dtype)
+        if self.readable:
+            declared = self.n_maps * math.prod(self.map_shape) * dtype.itemsize
+            held = zf.getinfo("heatmaps.npy").file_size - header_len
+            if declared != held:
+                self.problems.append(
+                    f"heatmaps: header declares {self.n_maps} maps of {self.map_shape} "
+                    f"{dtype} ({declared:,} bytes) but the member unpacks to {held:,} bytes")
+                self.n_maps = None
 
     def _set_heatmap_info(self, shape: tuple[int, ...], fortran: bool, dtype: np.dtype) -> None:
         ok = True
@@ -164,12 +199,26 @@ class PredictionsFile:
         elif min(shape[1:]) < 1:
             self.problems.append(f"heatmaps: empty maps of shape {tuple(shape[1:])}")
             ok = False
+        elif max(shape[1:]) > MAX_MAP_SIDE:
+            self.problems.append(f"heatmaps: maps of {shape[1]}x{shape[2]} are larger than the "
+                                 f"maximum {MAX_MAP_SIDE}x{MAX_MAP_SIDE}: downsample them "
+                                 "(the evaluation resolution is 360x640)")
+            ok = False
+        elif shape[0] > MAX_MAPS:
+            self.problems.append(f"heatmaps: {shape[0]:,} maps, more than the limit "
+                                 f"{MAX_MAPS:,}")
+            ok = False
+        elif fortran and math.prod(shape) * dtype.itemsize > MAX_FORTRAN_BYTES:
+            self.problems.append(f"heatmaps: Fortran-ordered (column-major) and over "
+                                 f"{MAX_FORTRAN_BYTES >> 20} MB, which cannot be read in "
+                                 "chunks: save np.ascontiguousarray(heatmaps)")
+            ok = False
         if ok:
             self.n_maps, self.map_shape = int(shape[0]), (int(shape[1]), int(shape[2]))
             self.dtype, self._fortran = dtype, fortran
 
     def _read_meta_member(self, zf: zipfile.ZipFile) -> None:
-        raw = self._read_small_member(zf, "meta")
+        raw = self._read_small_member(zf, "meta", 4 * MAX_META_BYTES)
         if raw is None:
             return
         if raw.dtype.kind != "U" or raw.ndim != 0:
@@ -179,13 +228,26 @@ class PredictionsFile:
         self._set_meta(str(raw[()]))
 
     def _set_meta(self, text: str) -> None:
+        """Parse the meta JSON; it is copied into the results, so it must be plain finite
+        JSON of bounded size and depth (NaN, 1e400 or deep nesting could not be written)."""
+        if len(text) > MAX_META_BYTES:
+            self.problems.append(f"meta: {len(text):,} characters, more than the limit "
+                                 f"{MAX_META_BYTES:,}")
+            return
         try:
-            meta = json.loads(text)
-        except json.JSONDecodeError as exc:
-            self.problems.append(f"meta: not valid JSON: {exc}")
+            meta = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+            what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            self.problems.append(f"meta: not valid JSON: {what}")
             return
         if not isinstance(meta, dict):
             self.problems.append("meta: expected a JSON object")
+            return
+        if _depth(meta) > MAX_META_DEPTH:
+            self.problems.append(f"meta: nested deeper than {MAX_META_DEPTH} levels")
+            return
+        if _has_surrogates(meta):
+            self.problems.append("meta: holds unpaired surrogate characters (not valid UTF-8)")
             return
         self.meta = meta
 
@@ -196,9 +258,17 @@ class PredictionsFile:
             self.problems.append(f"{self.path}: directory holds no <key>.npy files")
             return
         self.raw_keys = [p.stem for p in self._files]
+        if len(self._files) > MAX_MAPS:
+            self.problems.append(f"{self.path}: {len(self._files):,} .npy files, more than "
+                                 f"the limit {MAX_MAPS:,}")
+            return
         shapes: dict[tuple[int, ...], list[str]] = {}
         dtypes: dict[str, list[str]] = {}
         for p in self._files:
+            what = describe_path(p)
+            if what is not None:
+                self.problems.append(f"{p.name}: {what}")
+                continue
             try:
                 with open(p, "rb") as fp:
                     shape, fortran, dtype = _header(fp)
@@ -222,9 +292,28 @@ class PredictionsFile:
                 self.problems.append(f"maps: wrong ndim {len(shape)} (shape {shape}): expected 2")
                 return
             self._set_heatmap_info((len(self._files), *shape), False, np.dtype(dtype))
-        meta = self.path / "meta.json"
-        if meta.is_file():
-            self._set_meta(meta.read_text(encoding="utf-8"))
+        self._read_meta_json(self.path / "meta.json")
+
+    def _read_meta_json(self, meta: Path) -> None:
+        if not meta.exists() and not meta.is_symlink():
+            return
+        what = describe_path(meta)
+        if what is not None:
+            self.problems.append(f"meta.json: {what}")
+            return
+        if meta.stat().st_size > MAX_META_BYTES:
+            self.problems.append(f"meta.json: {meta.stat().st_size:,} bytes, more than the "
+                                 f"limit {MAX_META_BYTES:,}")
+            return
+        try:
+            text = meta.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.problems.append(f"meta.json: not UTF-8 text: {exc}")
+            return
+        except OSError as exc:
+            self.problems.append(f"meta.json: cannot be read: {exc.strerror or exc}")
+            return
+        self._set_meta(text)
 
     # -------------------------------------------------------------- reading
     def iter_chunks(self, chunk: int = 64, verify: bool = True
@@ -315,6 +404,37 @@ class PredictionsFile:
         return h.hexdigest()
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _depth(x: Any) -> int:
+    """Nesting depth of parsed JSON, iteratively (no recursion on hostile input)."""
+    deepest, stack = 0, [(x, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, d)
+            stack.extend((v, d + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _has_surrogates(x: Any) -> bool:
+    """True when any string (key or value) cannot be encoded as UTF-8."""
+    try:
+        json.dumps(x, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def load_predictions(path: str | os.PathLike) -> PredictionsFile:
     """Open a predictions file lazily; raises ``AvatarBenchError`` listing structural problems
     (content checks against a dataset are ``validate_predictions``)."""
@@ -345,16 +465,16 @@ def write_predictions(path: str | os.PathLike, items: Iterable[tuple[str, np.nda
     """Stream ``n`` ``(key, heatmap)`` pairs into a format-v1 ``.npz`` with deterministic bytes.
 
     Maps are written as they arrive (memory stays at one map); all must share one shape.
-    The file appears only when complete (written to a temporary name, then renamed).
+    The file appears only when complete (``fsio.atomic_open``: a temporary name, then
+    renamed); a failure leaves no partial file.
     """
     path = Path(path)
     dtype = np.dtype(dtype)
     if dtype not in HEATMAP_DTYPES:
         raise AvatarBenchError(f"write_predictions: dtype {dtype} is not float16 or float32")
-    tmp = path.with_name(path.name + ".partial")
     keys: list[str] = []
-    try:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+    with atomic_open(path, "wb") as fh:
+        with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
             with zf.open(_zip_info("heatmaps.npy"), "w", force_zip64=True) as fp:
                 shape = None
                 for key, heatmap in items:
@@ -379,11 +499,8 @@ def write_predictions(path: str | os.PathLike, items: Iterable[tuple[str, np.nda
                     _npy_header(fp, (0, 1, 1), dtype)
             _write_member(zf, "keys.npy", np.array(keys, dtype=str))
             if meta is not None:
-                text = json.dumps(meta, sort_keys=True, default=str)
+                text = json.dumps(meta, sort_keys=True, default=str, allow_nan=False)
                 _write_member(zf, "meta.npy", np.array(text, dtype=str))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from avatar_bench import __version__
+from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import atomic_open, atomic_write_text
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from avatar_bench.eval.evaluator import Evaluator
 
 SCHEMA_VERSION = 1
@@ -23,15 +27,18 @@ DECIMALS = 6
 def build_results(ev: Evaluator, summary: dict) -> dict:
     """Assemble the document from an evaluator that has run its phases."""
     ds, preds = ev.dataset, ev.predictions
+    dataset = {"name": ds.name, "revision": ds.revision,
+               "annotation_sha256": ds.annotation_checksum, "n_frames": len(ds.frames),
+               "n_videos": len(ev.video_ids)}
+    if ev.skipped_keys:  # --lenient: only present when frames were skipped
+        dataset["skipped_frames"] = sorted(ev.skipped_keys)
     return {
         "schema_version": SCHEMA_VERSION,
         "avatar_bench_version": __version__,
-        "dataset": {"name": ds.name, "revision": ds.revision,
-                    "annotation_sha256": ds.annotation_checksum, "n_frames": len(ds.frames),
-                    "n_videos": len(ev.video_ids)},
+        "dataset": dataset,
         "predictions": {"file": preds.path.name, "sha256": preds.sha256(), "meta": preds.meta,
                         "heatmap_size": list(preds.map_shape), "n_maps": preds.n_maps},
-        "protocol": ev.protocol.to_json(),
+        "protocol": ev.protocol.to_json(ev.resize),
         "thresholds": dict(ev.thresholds),
         "metrics": summary["metrics"],
         "off_screen": summary["off_screen"],
@@ -54,8 +61,22 @@ def results_json(results: dict) -> str:
 
 
 def write_results(results: dict, path: str | os.PathLike) -> Path:
+    """Write atomically: a full disk or a crash leaves the old file (or none), never half."""
     path = Path(path)
-    path.write_text(results_json(results), encoding="utf-8")
+    try:
+        text = results_json(results)
+    except ValueError as exc:  # NaN/inf somewhere: a bug or unchecked input, never written
+        raise AvatarBenchError(f"{path}: results hold a non-finite number, not written: "
+                               f"{exc}") from exc
+    atomic_write_text(path, text)
+    return path
+
+
+def write_per_frame(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """The per-frame CSV (cIoU/TN to 6 decimals), written atomically like the results."""
+    path = Path(path)
+    with atomic_open(path, "w", newline="") as fh:
+        table.to_csv(fh, index=False, float_format="%.6f")
     return path
 
 

@@ -9,6 +9,7 @@ Constant maps are legal but uninformative: they are warnings, not errors.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,27 @@ from avatar_bench.eval.predictions import PredictionsFile
 
 #: How many example keys a message lists.
 SHOW = 5
+#: Bytes of maps the value check reads at a time (as float32): bounded for any map size.
+CHECK_BYTES = 64 << 20
+#: ``metadata/<video_id>/<frame>.json`` at the start of a --lenient skip message.
+_SKIP_PATH = re.compile(r"metadata[/\\]([^/\\]+)[/\\]([0-9]+)\.json\b")
+
+
+def skipped_keys(dataset: AvatarDataset) -> list[str]:
+    """Frame keys of the annotation files ``--lenient`` skipped (sorted, unique).
+
+    Uses ``dataset.skipped_keys`` when the dataset provides it, else the file path that
+    starts each skip message; files whose name is not a frame index name no frame.
+    """
+    given = getattr(dataset, "skipped_keys", None)
+    if given is not None:
+        return sorted(set(given))
+    keys = set()
+    for msg in getattr(dataset, "skipped", []) or []:
+        m = _SKIP_PATH.search(str(msg))
+        if m and m.group(2).isascii():
+            keys.add(frame_key(m.group(1), int(m.group(2))))
+    return sorted(keys)
 
 
 def _examples(keys: list[str]) -> str:
@@ -37,6 +59,9 @@ class ValidationReport:
     warnings: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     n_constant: int = 0
+    #: Keys in the file for frames --lenient skipped: ignored, not scored.
+    ignored: list[str] = field(default_factory=list)
+    ignored_rows: frozenset[int] = frozenset()
 
     @property
     def valid(self) -> bool:
@@ -59,9 +84,26 @@ class ValidationReport:
                 self.problems)
 
 
-def _check_keys(report: ValidationReport, dataset: AvatarDataset) -> None:
+def _check_dataset_keys(report: ValidationReport, dataset: AvatarDataset) -> bool:
+    """Two dataset frames with one key cannot both be scored: refuse (bounded, no retry)."""
+    keys = dataset.keys()
+    if len(set(keys)) == len(keys):
+        return True
+    seen, dups = set(), []
+    for k in keys:
+        if k in seen:
+            dups.append(k)
+        seen.add(k)
+    report.problems.append(f"dataset {dataset.name} has {len(dups)} duplicate frame key(s) "
+                           f"(e.g. 0004.json beside 00004.json): {_examples(dups)}; fix the "
+                           "annotation files")
+    return False
+
+
+def _check_keys(report: ValidationReport, dataset: AvatarDataset,
+                ignore: frozenset[str] = frozenset()) -> None:
     p = report.predictions
-    if p.raw_keys is None:
+    if p.raw_keys is None or not _check_dataset_keys(report, dataset):
         return
     if p.n_maps is not None and len(p.raw_keys) != p.n_maps:
         report.problems.append(f"keys/heatmaps length mismatch: {len(p.raw_keys)} keys but "
@@ -85,7 +127,12 @@ def _check_keys(report: ValidationReport, dataset: AvatarDataset) -> None:
                                f"padding): {_examples(dups)}")
     wanted = dataset.keys()
     wanted_set = set(wanted)
-    unknown = [k for k in seen if k not in wanted_set]
+    report.ignored = [k for k in seen if k in ignore and k not in wanted_set]
+    report.ignored_rows = frozenset(seen[k] for k in report.ignored)
+    if report.ignored:
+        report.warnings.append(f"ignored {len(report.ignored)} map(s) for frames --lenient "
+                               f"skipped (not scored): {_examples(report.ignored)}")
+    unknown = [k for k in seen if k not in wanted_set and k not in ignore]
     missing = [k for k in wanted if k not in seen]
     if unknown:
         report.problems.append(f"{len(unknown)} unknown key(s) not in dataset {dataset.name}: "
@@ -107,10 +154,12 @@ def _check_values(report: ValidationReport, chunk: int) -> None:
             flat = maps.reshape(len(maps), -1).astype(np.float32)  # fast SIMD from here
             finite = np.isfinite(flat).all(axis=1)
             const = finite & (flat.max(axis=1) == flat.min(axis=1))
+            del flat
             names = keys[start:start + len(maps)] if keys else \
                 [f"row {start + i}" for i in range(len(maps))]
-            nonfinite += [names[i] for i in np.flatnonzero(~finite)]
-            constant += [names[i] for i in np.flatnonzero(const)]
+            skip = report.ignored_rows
+            nonfinite += [names[i] for i in np.flatnonzero(~finite) if start + i not in skip]
+            constant += [names[i] for i in np.flatnonzero(const) if start + i not in skip]
     except AvatarBenchError as exc:
         report.problems.append(str(exc))
         return
@@ -123,12 +172,24 @@ def _check_values(report: ValidationReport, chunk: int) -> None:
                                f"pixels tie): {_examples(constant)}")
 
 
+def check_chunk(map_shape: tuple[int, int], most: int = 64) -> int:
+    """Maps per read in the value check: ``most``, fewer for large maps (bounded memory)."""
+    h, w = map_shape
+    return max(1, min(most, CHECK_BYTES // (4 * h * w)))
+
+
 def validate_predictions(dataset: AvatarDataset, predictions: str | os.PathLike | PredictionsFile,
-                         *, chunk: int = 64) -> ValidationReport:
-    """Run every check; never raises for a bad file (see ``ValidationReport.raise_if_invalid``)."""
+                         *, chunk: int = 64, ignore: list[str] | None = None
+                         ) -> ValidationReport:
+    """Run every check; never raises for a bad file (see ``ValidationReport.raise_if_invalid``).
+
+    ``ignore``: keys of frames ``--lenient`` skipped; maps for them are not unknown keys
+    (listed in ``report.ignored`` and one warning). Defaults to the dataset's skipped frames.
+    """
     p = predictions if isinstance(predictions, PredictionsFile) else PredictionsFile(predictions)
     report = ValidationReport(p, len(dataset), list(p.problems), list(p.warnings))
-    _check_keys(report, dataset)
+    skip = skipped_keys(dataset) if ignore is None else ignore
+    _check_keys(report, dataset, frozenset(skip))
     if p.readable:
-        _check_values(report, chunk)
+        _check_values(report, check_chunk(p.map_shape, chunk))
     return report
