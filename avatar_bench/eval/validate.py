@@ -111,6 +111,8 @@ def _check_keys(report: ValidationReport, dataset: AvatarDataset,
     bad, seen, dups = [], {}, []
     for row, raw in enumerate(p.raw_keys):
         try:
+            if not (raw.isascii() and raw.isprintable()):  # e.g. full-width or superscript digits
+                raise AvatarBenchError(raw)
             key = frame_key(*split_key(raw))
         except AvatarBenchError:
             bad.append(raw)
