@@ -1,7 +1,9 @@
 """Heatmaps for display: read a video's maps, resize them, pick the threshold to draw.
 
-Display only: the numbers a figure prints (per-frame cIoU) use the same definitions as the
-evaluator, at the evaluation resolution, but the evaluator's results JSON is the reference.
+The threshold drawn is the evaluator's by default (one value over every pixel of the whole
+predictions file, as ``evaluate`` computes it), so a figure's per-frame cIoU is the number
+``evaluate`` gives that frame. Any other threshold (a video's own top 10%, a number) is
+labelled as not the evaluator's.
 """
 
 from __future__ import annotations
@@ -83,6 +85,79 @@ def results_threshold(path: str | os.PathLike) -> float | None:
         raise AvatarBenchError(f"{path}: cannot read results JSON: {exc}") from exc
     value = (data.get("thresholds") or {}).get("main") if isinstance(data, dict) else None
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def evaluator_threshold(dataset, predictions: str | os.PathLike) -> float:
+    """``thresholds.main`` as ``evaluate`` computes it for this predictions file (a full,
+    bootstrap-free evaluation through the evaluator's public API)."""
+    from avatar_bench.eval.evaluator import Evaluator, Protocol
+
+    try:
+        results = Evaluator(dataset, predictions, Protocol(bootstrap=0)).run()
+    except AvatarBenchError as exc:
+        raise AvatarBenchError(
+            f"{predictions}: cannot compute the evaluator's threshold ({exc.args[0]}). It "
+            "needs a valid predictions file covering every frame of the dataset; pass --results "
+            "with its results JSON, or --threshold video / a number (labelled as such)",
+            getattr(exc, "problems", None) or None) from exc
+    value = (results.get("thresholds") or {}).get("main")
+    if not isinstance(value, (int, float)):
+        raise AvatarBenchError(f"{predictions}: the evaluator returned no main threshold")
+    return float(value)
+
+
+def _check_results_match(results_path: str | os.PathLike,
+                         predictions: str | os.PathLike) -> None:
+    """Refuse a results JSON computed from another predictions file (by sha256)."""
+    try:
+        data = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AvatarBenchError(f"{results_path}: cannot read results JSON: {exc}") from exc
+    recorded = ((data.get("predictions") or {}).get("sha256")
+                if isinstance(data, dict) else None)
+    if not recorded:
+        return
+    from avatar_bench.eval.predictions import PredictionsFile
+
+    actual = PredictionsFile(predictions).sha256()
+    if actual != recorded:
+        raise AvatarBenchError(
+            f"{results_path} was computed from another predictions file (sha256 "
+            f"{recorded[:12]}..., {predictions} has {actual[:12]}...): its threshold does "
+            "not belong to these maps")
+
+
+def choose_threshold(dataset, predictions: str | os.PathLike, maps: dict[str, np.ndarray],
+                     mode: str = "evaluator", results_path: str | os.PathLike | None = None
+                     ) -> tuple[float, str]:
+    """The threshold to draw and how it was obtained (shown on the figure).
+
+    ``results_path``: its ``thresholds.main`` (the evaluator's, already computed). Else
+    ``mode``: "evaluator" (recomputed by the evaluator), "video" (top 10% of ``maps``), or a
+    number.
+    """
+    if results_path is not None:
+        thr = results_threshold(results_path)
+        if thr is None:
+            raise AvatarBenchError(
+                f"{results_path}: records no thresholds.main (the legacy protocol has none); "
+                "drop --results to use the evaluator's avatar-protocol threshold")
+        _check_results_match(results_path, predictions)
+        return thr, f"evaluator's, thresholds.main of {Path(results_path).name}"
+    if mode == "evaluator":
+        return (evaluator_threshold(dataset, predictions),
+                f"evaluator's: top {DEFAULT_TOP_PERCENT:g}% of all maps in the file")
+    if mode == "video":
+        return (top_percent_threshold(list(maps.values()), DEFAULT_TOP_PERCENT),
+                f"top {DEFAULT_TOP_PERCENT:g}% of this video's maps only, NOT the evaluator's")
+    try:
+        value = float(mode)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
+        raise AvatarBenchError(f"--threshold must be 'evaluator', 'video' or a number, got "
+                               f"{mode!r}")
+    return value, "given with --threshold, NOT the evaluator's"
 
 
 def top_percent_threshold(maps: list[np.ndarray], top_percent: float = DEFAULT_TOP_PERCENT

@@ -25,6 +25,7 @@ from avatar_bench.data.annotations import ON_SCREEN_SCENARIOS, SCENARIO_LABELS, 
 from avatar_bench.data.index import EVAL_SIZE, AvatarDataset  # noqa: E402
 from avatar_bench.errors import AvatarBenchError  # noqa: E402
 from avatar_bench.viz.maps import ModelMaps, frame_ciou, resize  # noqa: E402
+from avatar_bench.viz.output import figure_format, is_stdout, save_figure  # noqa: E402
 
 #: GT contour colour per scenario (chosen to stand out on a jet heatmap).
 SCENARIO_COLOURS: dict[str, str] = {
@@ -110,7 +111,9 @@ def model_panel(ax, dataset: AvatarDataset, frame: Frame, model: ModelMaps,
 def render_video(dataset: AvatarDataset, video_id: str, models: list[ModelMaps],
                  out: str | os.PathLike, *, gt_row: bool | None = None, max_frames: int = 8,
                  dpi: int = 110) -> StripReport:
-    """Write the figure for one clip to ``out`` (PNG) and report what it shows."""
+    """Write the figure for one clip to ``out`` (PNG/SVG/PDF by suffix; ``-`` = PNG on
+    standard output) and report what it shows."""
+    figure_format(out)  # an unusable output name fails before any drawing
     frames = pick_frames(dataset.video_frames(video_id), max_frames)
     if not frames:
         raise AvatarBenchError(f"video {video_id!r} has no annotated frames in dataset "
@@ -125,7 +128,8 @@ def render_video(dataset: AvatarDataset, video_id: str, models: list[ModelMaps],
     n_rows, n_cols = len(models) + int(gt_row), len(frames)
     fig, axes = plt.subplots(n_rows, n_cols, squeeze=False,
                              figsize=(PANEL_IN[0] * n_cols + 1.0, PANEL_IN[1] * n_rows + 1.2))
-    report = StripReport(Path(out), [f.key for f in frames])
+    report = StripReport(Path(out) if not is_stdout(out) else Path("-"),
+                         [f.key for f in frames])
     row = 0
     if gt_row:
         titles = []
@@ -168,7 +172,8 @@ def render_video(dataset: AvatarDataset, video_id: str, models: list[ModelMaps],
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
                frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, top))
-    report.path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(report.path, dpi=dpi)
-    plt.close(fig)
+    try:
+        save_figure(fig, out, dpi)
+    finally:
+        plt.close(fig)
     return report
