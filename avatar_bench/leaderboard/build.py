@@ -1,10 +1,12 @@
-"""Build the leaderboard: ONE self-contained HTML file (inline CSS, JS and SVG, no fetches).
+"""Build the leaderboard: ONE self-contained HTML file (inline CSS, JS and data, no fetches).
 
-One section (ranking) per (dataset, protocol): AVATAR and AVATAR-mini rows are never ranked
-together. Every string from a submission is HTML-escaped; the machine-readable copy of the data
-in ``<script type="application/json">`` escapes ``<``, ``>``, ``&``, U+2028 and U+2029 so no name
-can close the script element. A Content-Security-Policy allows only the page's own script (by
-hash), so even an escaping bug could not run injected handlers.
+One section (ranking) per (dataset, protocol, annotation checksum): rows scored on different
+ground truth are never ranked together. Python decides everything that is a rule (sections,
+ranks, tie groups, the best value of each column, which values exist); the page's script only
+shows it (search, filters, sorting, pages, details, charts, downloads) and writes every
+submitted string with ``textContent`` inside a bidi-isolated element. The data is embedded as
+``<script type="application/json">`` with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, and a
+Content-Security-Policy allows only the page's own script (by hash).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from html import escape
 from importlib import resources
@@ -25,24 +27,29 @@ from typing import Any
 from avatar_bench import __version__
 from avatar_bench.data.annotations import SCENARIO_LABELS
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.leaderboard import svg
-from avatar_bench.leaderboard.ranking import Ranked, rank, ranking_row
+from avatar_bench.fsio import atomic_write_text
+from avatar_bench.leaderboard.ranking import rank, ranking_row
+from avatar_bench.leaderboard.revisions import checksum_label
 from avatar_bench.leaderboard.schema import DATASETS, PROTOCOLS
 from avatar_bench.leaderboard.submissions import Submission, load_submissions
 
 
 @dataclass(frozen=True)
 class Column:
-    """A sortable table column: ``row.field`` of the results, under a group header."""
+    """A sortable table column. ``best``: which value is best (``max`` or ``absmin``)."""
 
     key: str
     label: str
-    group: str | None
+    group: str
     title: str
+    best: str | None = "max"
+    kind: str = "num"
 
 
-def _metric_columns() -> list[Column]:
-    cols = []
+def _columns() -> list[Column]:
+    cols = [Column("info.parameters", "Params", "Model", "parameter count", None),
+            Column("info.train_size", "Train clips", "Model", "training clips", None),
+            Column("info.date", "Date", "Model", "date of the entry", None, "text")]
     for row in ("single_sound", "mixed_sound", "multi_entity"):
         g = SCENARIO_LABELS[row]
         cols += [Column(f"{row}.ciou", "CIoU", g, f"{g} CIoU"),
@@ -55,11 +62,24 @@ def _metric_columns() -> list[Column]:
         cols += [Column(f"{row}.ciou", "CIoU", g, f"{g} CIoU"),
                  Column(f"{row}.auc", "AUC", g, f"{g} AUC")]
     cols.append(Column("drop.ciou", "\u0394 CIoU", "Drop",
-                       "Cross-event CIoU minus Total CIoU (closer to 0 is better)"))
+                       "Cross-event CIoU minus Total CIoU (best: closest to 0, the least drop)",
+                       "absmin"))
     return cols
 
 
-COLUMNS: list[Column] = _metric_columns()
+COLUMNS: list[Column] = _columns()
+
+#: The benchmark's paper (facts as in submissions/tavlo-10k: ICCV 2025, arXiv:2507.04667).
+BIBTEX = """@inproceedings{choi2025avatar,
+  title     = {What's Making That Sound Right Now? Video-centric Audio-Visual Localization},
+  author    = {Choi, Hahyeon and Lee, Junhoo and Kwak, Nojun},
+  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)},
+  year      = {2025},
+  eprint    = {2507.04667},
+  archivePrefix = {arXiv},
+  url       = {https://arxiv.org/abs/2507.04667}
+}
+"""
 
 
 # ---------------------------------------------------------------- escaping helpers
@@ -74,7 +94,7 @@ def script_json(data: Any) -> str:
 
 def safe_url(url: Any) -> str | None:
     """Only http(s) URLs become links (never ``javascript:``); escaped for an attribute."""
-    if isinstance(url, str) and re.match(r"^https?://[^\s<>\"'`]+$", url):
+    if isinstance(url, str) and re.fullmatch(r"https?://[^\s<>\"'`]+", url):
         return escape(url, quote=True)
     return None
 
@@ -100,84 +120,122 @@ def resolve_build_time(build_time: str | None = None) -> datetime:
 
 
 # ---------------------------------------------------------------------- values
-def cell_value(sub: Submission, key: str) -> tuple[float | None, tuple[float, float] | None]:
+def model_kind(sub: Submission) -> str:
+    """``reference`` (no learning) or ``trained``: the field, else no training data = reference."""
+    kind = sub.meta.get("model_kind")
+    if kind in ("reference", "trained"):
+        return kind
+    return "reference" if not sub.meta.get("training_data") else "trained"
+
+
+def cell_value(sub: Submission, key: str) -> tuple[Any, tuple[float, float] | None]:
     """The value and interval of a column for one row (``drop`` = Cross-event - Total)."""
     row, field = key.split(".")
+    if row == "info":
+        td = sub.meta.get("training_data") or {}
+        return {"parameters": sub.meta.get("parameters"), "train_size": td.get("size"),
+                "date": sub.meta.get("date")}[field], None
     if row == "drop":
         t, c = sub.metric("total", "ciou"), sub.metric("cross_event", "ciou")
         return (None if t is None or c is None else round(c - t, 6)), None
     return sub.metric(row, field), sub.interval(row, field)
 
 
-def _cell(sub: Submission, col: Column, best: dict[str, float]) -> str:
-    value, ci = cell_value(sub, col.key)
-    first = ' g0' if col.label in ("CIoU", "TN", "\u0394 CIoU") else ""
-    if value is None:
-        return (f'<td class="na{first}" data-col="{col.key}" data-value="" '
-                f'title="{escape(col.title)}: not available">\u2014</td>')
-    classes = first
-    if col.key in best and round(value, 2) == round(best[col.key], 2):
-        classes += " best"
-    if col.key == "drop.ciou" and value < 0:
-        classes += " drop-neg"
-    shown = f"{value:+.2f}".replace("-", "\u2212") if col.key == "drop.ciou" else f"{value:.2f}"
-    tip = f"{col.title}: {value:.2f}"
-    ci_html = ""
-    if ci:
-        tip += f" (95% interval {ci[0]:.2f} to {ci[1]:.2f})"
-        ci_html = f'<span class="ci">{ci[0]:.2f}\u2013{ci[1]:.2f}</span>'
-    return (f'<td class="{classes.strip()}" data-col="{col.key}" data-value="{value:.6g}" '
-            f'title="{escape(tip)}"><span class="v">{shown}</span>{ci_html}</td>')
+def best_values(subs: list[Submission]) -> dict[str, float]:
+    """Per metric column, the best value of a section (needs two rows with a value)."""
+    best = {}
+    for col in COLUMNS:
+        vals = [v for v in (cell_value(s, col.key)[0] for s in subs) if v is not None]
+        if col.best and len(vals) > 1:
+            best[col.key] = max(vals) if col.best == "max" else min(vals, key=abs)
+    return best
 
 
-def _human_count(n: int) -> str:
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{suffix}"
-    return str(n)
+def _entry(sub: Submission) -> dict[str, Any]:
+    values, cis = {}, {}
+    for col in COLUMNS:
+        v, ci = cell_value(sub, col.key)
+        values[col.key] = v
+        if ci:
+            cis[col.key] = list(ci)
+    return {"slug": sub.slug, "submission": sub.meta, "results": sub.results,
+            "kind": model_kind(sub), "values": values, "ci": cis}
 
 
-_SEP = " \u00b7 "
+def section_id(dataset: str, protocol: str, suffix: str = "") -> str:
+    return "board-" + re.sub(r"[^a-z0-9]+", "-", f"{dataset}-{protocol}{suffix}".lower()).strip("-")
 
 
-def _model_cell(sub: Submission) -> str:
-    m = sub.meta
-    links = m.get("links") or {}
-    name = escape(sub.name)
-    paper, code = safe_url(links.get("paper")), safe_url(links.get("code"))
-    title = f'<a href="{paper}" rel="noopener">{name}</a>' if paper else name
-    badge = (f'<span class="badge {sub.source}" title="'
-             + ("computed here by avatar-bench from predictions" if sub.source == "reproduced"
-                else "numbers copied from a paper") + f'">{sub.source}</span>')
-    meta = []
-    if m.get("authors") or m.get("organisation"):
-        meta.append(escape(" / ".join(x for x in (m.get("authors"), m.get("organisation")) if x)))
-    td = m.get("training_data") or {}
-    if td.get("name") or td.get("size"):
-        size = f" ({_human_count(td['size'])} clips)" if td.get("size") else ""
-        meta.append("trained on " + escape(td.get("name") or "?") + size)
-    if m.get("parameters"):
-        meta.append(f"{_human_count(int(m['parameters']))} params")
-    if m.get("audio_window_s"):
-        meta.append(f"{m['audio_window_s']:g} s audio")
-    meta.append(escape(m["date"]))
-    if code:
-        meta.append(f'<a href="{code}" rel="noopener">code</a>')
-    rep = safe_url(m.get("reported_in"))
-    if rep and sub.source == "reported":
-        meta.append(f'<a href="{rep}" rel="noopener">source of numbers</a>')
-    return (f'<th scope="row" class="model" data-col="model" data-value="{name}">'
-            f'<span class="model-name">{title}</span> {badge}'
-            f'<div class="meta">{_SEP.join(meta)}</div></th>')
+def _checksum(sub: Submission) -> str | None:
+    return (sub.results.get("dataset") or {}).get("annotation_sha256")
 
 
+SectionKey = tuple[str, str, "str | None"]
+
+
+def group_sections(subs: Iterable[Submission]) -> dict[SectionKey, list[Submission]]:
+    """Rows by (dataset, protocol, annotation checksum), in a fixed order.
+
+    Rows that record no checksum (numbers copied from a paper) join the one checksum of their
+    (dataset, protocol) when there is exactly one; otherwise they form their own section.
+    """
+    order = {(d, p): i for i, (d, p) in enumerate((d, p) for d in DATASETS for p in PROTOCOLS)}
+    groups: dict[SectionKey, list[Submission]] = {}
+    for s in subs:
+        groups.setdefault((s.dataset, s.protocol, _checksum(s)), []).append(s)
+    for (d, p, _) in [k for k in groups if k[2] is None]:
+        known = [k for k in groups if k[:2] == (d, p) and k[2] is not None]
+        if len(known) == 1:
+            groups[known[0]] += groups.pop((d, p, None))
+    return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0][:2], 99),
+                                                       -len(kv[1]), kv[0][2] or "")))
+
+
+def _section_data(key: SectionKey, subs: list[Submission], sid: str,
+                  rank_by: str) -> dict[str, Any]:
+    dataset, protocol, sha = key
+    row = ranking_row(subs, rank_by)
+    ranked = rank(subs, row)
+    why = ("" if rank_by != "auto" or row == "total"
+           else " (not every row reports Total, so Single-sound CIoU ranks this table)")
+    n_rep = sum(s.source == "reported" for s in subs)
+    note = (f"Ranked by {SCENARIO_LABELS[row]} CIoU{why}. Rows whose 95% intervals overlap the "
+            "interval of their group's leader share its rank (tie, shaded together); rows "
+            "without intervals never split a group and tie only on equal values. Click a "
+            "column header to sort.")
+    if n_rep:
+        note += (f" {n_rep} row(s) are reported numbers copied from a paper: not recomputed "
+                 "here, no intervals.")
+    return {
+        "id": sid, "dataset": dataset, "protocol": protocol, "annotation_sha256": sha,
+        "ground_truth": checksum_label(dataset, sha), "rank_by": f"{row}.ciou",
+        "rank_label": f"{SCENARIO_LABELS[row]} CIoU", "note": note,
+        "best": best_values(subs),
+        "rows": [{"slug": r.sub.slug, "rank": r.rank, "tied": r.tied, "group": r.group}
+                 for r in ranked],
+    }
+
+
+def sections(subs: list[Submission], rank_by: str = "auto") -> list[dict[str, Any]]:
+    """Every ranking of the page, as data (ids stay ``board-<dataset>-<protocol>`` unless a
+    (dataset, protocol) has several checksums; then the checksum's first 8 digits are added)."""
+    groups = group_sections(subs)
+    out = []
+    for key, members in groups.items():
+        split = sum(k[:2] == key[:2] for k in groups) > 1
+        suffix = f"-{(key[2] or 'none')[:8]}" if split else ""
+        out.append(_section_data(key, members, section_id(key[0], key[1], suffix), rank_by))
+    return out
+
+
+# ---------------------------------------------------------------------- markup
 def _header() -> str:
     groups: list[tuple[str, int]] = []
     for col in COLUMNS:
         if groups and groups[-1][0] == col.group:
             groups[-1] = (col.group, groups[-1][1] + 1)
         else:
-            groups.append((col.group or "", 1))
+            groups.append((col.group, 1))
 
     def sortable(key: str, label: str, title: str, first: str, kind: str, attrs: str = "",
                  sort: str = "none") -> str:
@@ -185,94 +243,82 @@ def _header() -> str:
                 f'data-label="{escape(title)}" aria-sort="{sort}"{attrs}>'
                 f'<button type="button" title="Sort by {escape(title)}">{label}</button></th>')
 
-    top = [sortable("rank", "Rank", "rank", "ascending", "num", ' rowspan="2" class="rank-cell"',
-                    "ascending"),
-           sortable("model", "Model", "model name", "ascending", "text", ' rowspan="2"')]
+    top = [sortable("rank", "Rank", "rank", "ascending", "num",
+                    ' rowspan="2" class="sticky-rank"', "ascending"),
+           sortable("model", "Model", "model name", "ascending", "text",
+                    ' rowspan="2" class="sticky-model"')]
     top += [f'<th scope="colgroup" colspan="{n}">{escape(g)}</th>' for g, n in groups]
-    cols = [sortable(c.key, escape(c.label), c.title, "descending", "num") for c in COLUMNS]
+    cols = []
+    for c in COLUMNS:
+        first = "ascending" if c.best == "absmin" or c.kind == "text" else "descending"
+        cols.append(sortable(c.key, escape(c.label), c.title, first, c.kind))
     return (f'<thead><tr class="groups">{"".join(top)}</tr>'
             f'<tr class="cols">{"".join(cols)}</tr></thead>')
 
 
-def _best(subs: list[Submission]) -> dict[str, float]:
-    best = {}
-    for col in COLUMNS:
-        vals = [v for v in (cell_value(s, col.key)[0] for s in subs) if v is not None]
-        if len(vals) > 1:
-            best[col.key] = max(vals)
-    return best
-
-
-def _row(i: int, r: Ranked, best: dict[str, float]) -> str:
-    rank_txt = "\u2014" if r.rank is None else str(r.rank)
-    tie = '<span class="tie" title="tied: 95% intervals overlap"> (tie)</span>' if r.tied else ""
-    cells = "".join(_cell(r.sub, c, best) for c in COLUMNS)
-    return (f'<tr class="src-{r.sub.source}" data-order="{i}" data-slug="{escape(r.sub.slug)}">'
-            f'<td class="rank" data-col="rank" data-value="{"" if r.rank is None else r.rank}">'
-            f"{rank_txt}{tie}</td>{_model_cell(r.sub)}{cells}</tr>")
-
-
-def section_id(dataset: str, protocol: str) -> str:
-    return "board-" + re.sub(r"[^a-z0-9]+", "-", f"{dataset}-{protocol}".lower()).strip("-")
-
-
-def _section(dataset: str, protocol: str, subs: list[Submission], rank_by: str) -> str:
-    sid = section_id(dataset, protocol)
-    key = ranking_row(subs, rank_by)
-    ranked = rank(subs, key)
-    best = _best(subs)
-    n_rep = sum(s.source == "reported" for s in subs)
-    why = ("" if rank_by != "auto" or key == "total"
-           else " (not every row reports Total, so Single-sound CIoU ranks this table)")
-    note = (f"Ranked by {SCENARIO_LABELS[key]} CIoU{why}. Rows whose 95% intervals overlap the "
-            "interval of their group's leader share its rank (tie); rows without intervals "
-            "tie only on equal values. Click a column header to sort.")
-    if n_rep:
-        note += (f" {n_rep} row(s) are reported numbers copied from a paper: not recomputed "
-                 "here, no intervals.")
-    label = f"{dataset} \u00b7 {protocol} protocol"
-    rows = "".join(_row(i, r, best) for i, r in enumerate(ranked))
-    # Charts keep the best-ranked rows that the palette can colour distinctly: with more, a
-    # colour would stand for two models. The table always has every row.
-    ordered = [r.sub for r in ranked][:len(svg.PALETTE)]
-    shown = ("" if len(ranked) <= len(ordered)
-             else f" Charts: the {len(ordered)} best-ranked of {len(ranked)} rows.")
-    bars = svg.scenario_bars(ordered, f"{label}: CIoU per scenario")
-    dumb = svg.total_vs_cross(ordered, f"{label}: Total vs Cross-event CIoU")
-    return (f'<section class="board" id="{sid}" data-dataset="{escape(dataset)}" '
-            f'data-protocol="{escape(protocol)}">'
-            f"<h2>{escape(dataset)} <small>\u00b7 {escape(protocol)} protocol \u00b7 "
-            f"{len(subs)} model(s)</small></h2>"
-            f'<p class="note">{escape(note)}</p>'
-            f'<div class="table-wrap"><table class="board-table" data-status="{sid}-status">'
+def _section_html(sec: dict[str, Any], n_rows: int) -> str:
+    sid = sec["id"]
+    label = f"{sec['dataset']} \u00b7 {sec['protocol']} protocol"
+    return (f'<section class="board" id="{sid}" data-dataset="{escape(sec["dataset"])}" '
+            f'data-protocol="{escape(sec["protocol"])}">'
+            f"<h2>{escape(sec['dataset'])} <small>\u00b7 {escape(sec['protocol'])} protocol "
+            f"\u00b7 {n_rows} model(s)</small></h2>"
+            f'<p class="gt">Ground truth: {escape(sec["ground_truth"])}</p>'
+            f'<p class="note">{escape(sec["note"])}</p>'
+            f'<p class="shown" aria-live="polite"></p>'
+            f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(label)} '
+            f'ranking table"><table class="board-table by-rank" data-section="{sid}">'
             f'<caption class="sr-only">{escape(label)} ranking</caption>'
-            f"{_header()}<tbody>{rows}</tbody></table></div>"
+            f"{_header()}<tbody></tbody></table></div>"
+            f'<nav class="pager" aria-label="{escape(label)} pages"></nav>'
             f'<p class="sr-only" role="status" id="{sid}-status"></p>'
-            f'<div class="charts"><figure>{bars}<figcaption>CIoU per scenario; whiskers: 95% '
-            f"interval (reproduced rows).{escape(shown)}</figcaption></figure>"
-            f"<figure>{dumb}<figcaption>Total vs Cross-event CIoU; the number on the right "
-            f"is the drop.</figcaption></figure></div></section>")
+            f'<div class="charts"><p class="chart-help">Charts compare the models ticked in the '
+            f"table's \u201ccompare\u201d boxes (at most 7, one colour-blind-safe colour each; "
+            f"the best-ranked are ticked at first).</p>"
+            f'<figure><div class="chart" data-chart="bars"></div><figcaption>CIoU per scenario; '
+            f"whiskers: 95% interval (reproduced rows).</figcaption></figure>"
+            f'<figure><div class="chart" data-chart="drop"></div><figcaption>Total vs '
+            f"Cross-event CIoU; the number on the right is the drop.</figcaption></figure></div>"
+            f"</section>")
 
 
-def _group(subs: Iterable[Submission]) -> dict[tuple[str, str], list[Submission]]:
-    order = {(d, p): i for i, (d, p) in enumerate((d, p) for d in DATASETS for p in PROTOCOLS)}
-    groups: dict[tuple[str, str], list[Submission]] = {}
-    for s in subs:
-        groups.setdefault((s.dataset, s.protocol), []).append(s)
-    return dict(sorted(groups.items(), key=lambda kv: order.get(kv[0], 99)))
-
-
-def _controls(groups: dict[tuple[str, str], list[Submission]]) -> str:
+def _controls(secs: list[dict[str, Any]], subs: list[Submission]) -> str:
     opts = ['<option value="all">All rankings</option>']
-    for (d, p), subs in groups.items():
-        opts.append(f'<option value="{section_id(d, p)}">{escape(d)} \u00b7 {escape(p)} protocol '
-                    f"({len(subs)})</option>")
-    return ('<div class="controls"><div><label for="board-select">Ranking</label>'
-            f'<select id="board-select">{"".join(opts)}</select></div>'
-            '<div class="legend"><span><span class="badge reproduced">reproduced</span> computed '
-            'here by avatar-bench from the model\'s predictions, with 95% intervals</span>'
-            '<span><span class="badge reported">reported</span> copied from a paper, not '
-            "recomputed, no intervals</span></div></div>")
+    for sec in secs:
+        n = len(sec["rows"])
+        extra = f", {sec['ground_truth']}" if "annotations " in sec["ground_truth"] else ""
+        opts.append(f'<option value="{sec["id"]}">{escape(sec["dataset"])} \u00b7 '
+                    f'{escape(sec["protocol"])} protocol{escape(extra)} ({n})</option>')
+    training = sorted({(s.meta.get("training_data") or {}).get("name") or "" for s in subs} - {""})
+    t_opts = "".join(f'<option value="{escape(t, quote=True)}">{escape(t)}</option>'
+                     for t in training)
+    protos = "".join(f'<option value="{p}">{p}</option>' for p in PROTOCOLS)
+    return (
+        '<div class="controls" role="search">'
+        '<div class="ctl"><label for="board-select">Ranking</label>'
+        f'<select id="board-select">{"".join(opts)}</select></div>'
+        '<div class="ctl grow"><label for="search">Search</label>'
+        '<input type="search" id="search" placeholder="model, authors, organisation" '
+        'autocomplete="off"></div>'
+        '<div class="ctl"><label for="f-source">Numbers</label><select id="f-source">'
+        '<option value="">all</option><option value="reproduced">reproduced</option>'
+        '<option value="reported">reported</option></select></div>'
+        '<div class="ctl"><label for="f-kind">Model</label><select id="f-kind">'
+        '<option value="">all</option><option value="trained">trained</option>'
+        '<option value="reference">reference (no learning)</option></select></div>'
+        '<div class="ctl"><label for="f-training">Training data</label><select id="f-training">'
+        f'<option value="">all</option>{t_opts}</select></div>'
+        '<div class="ctl"><label for="f-protocol">Protocol</label><select id="f-protocol">'
+        f'<option value="">all</option>{protos}</select></div>'
+        '<div class="ctl buttons"><button type="button" id="dl-csv">Table as CSV</button>'
+        '<button type="button" id="dl-json">All entries as JSON</button>'
+        '<button type="button" id="dl-bib">Cite (BibTeX)</button>'
+        '<button type="button" id="reset">Reset view</button></div>'
+        '</div><div class="legend"><span><span class="badge reproduced">reproduced</span> '
+        "computed here by avatar-bench from the model's predictions, with 95% intervals</span>"
+        '<span><span class="badge reported">reported</span> copied from a paper, not '
+        "recomputed, no intervals</span><span>The address bar keeps the view (ranking, sort, "
+        "filters, search): copy it to share.</span></div>")
 
 
 def _footer(subs: list[Submission], when: datetime) -> str:
@@ -291,26 +337,33 @@ def _footer(subs: list[Submission], when: datetime) -> str:
             "leaderboard/index.html</code>.</p>")
 
 
-def _data(subs: list[Submission]) -> list[dict[str, Any]]:
-    return [{"slug": s.slug, "submission": s.meta, "results": s.results} for s in subs]
+def page_data(subs: list[Submission], secs: list[dict[str, Any]], when: datetime
+              ) -> dict[str, Any]:
+    """Everything the page's script reads (also what "All entries as JSON" downloads)."""
+    return {
+        "columns": [asdict(c) for c in COLUMNS], "entries": [_entry(s) for s in subs],
+        "sections": secs, "bibtex": BIBTEX, "avatar_bench_version": __version__,
+        "built": when.isoformat(),
+    }
 
 
 def render(subs: list[Submission], *, build_time: datetime, rank_by: str = "auto") -> str:
     """The page as a string (deterministic given ``build_time``)."""
     subs = sorted(subs, key=lambda s: s.slug)
-    groups = _group(subs)
-    if groups:
-        sections = "".join(_section(d, p, g, rank_by) for (d, p), g in groups.items())
+    secs = sections(subs, rank_by)
+    if secs:
+        body = "".join(_section_html(sec, len(sec["rows"])) for sec in secs)
     else:
-        sections = '<p class="note">No submissions yet.</p>'
+        body = '<p class="note">No submissions yet.</p>'
     script = _asset("page.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     csp = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+           "img-src data: blob:; base-uri 'none'; form-action 'none'")
     fills = {
         "CSP": csp, "VERSION": escape(__version__), "STYLE": _asset("page.css"),
-        "CONTROLS": _controls(groups), "SECTIONS": sections,
-        "FOOTER": _footer(subs, build_time), "DATA": script_json(_data(subs)), "SCRIPT": script,
+        "CONTROLS": _controls(secs, subs), "SECTIONS": body,
+        "FOOTER": _footer(subs, build_time),
+        "DATA": script_json(page_data(subs, secs, build_time)), "SCRIPT": script,
     }
     # One pass: text filled in is never scanned again for placeholders.
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: fills[m.group(1)], _asset("page.html"))
@@ -318,10 +371,10 @@ def render(subs: list[Submission], *, build_time: datetime, rank_by: str = "auto
 
 def build(submissions_dir: str | os.PathLike, output: str | os.PathLike, *,
           build_time: str | None = None, rank_by: str = "auto") -> Path:
-    """Validate every submission, render the page, write it; returns the output path."""
+    """Validate every submission, render the page, write it atomically; returns its path."""
     subs = load_submissions(submissions_dir)
     html = render(subs, build_time=resolve_build_time(build_time), rank_by=rank_by)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    atomic_write_text(out, html)
     return out

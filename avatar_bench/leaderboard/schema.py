@@ -87,6 +87,8 @@ SUBMISSION_SCHEMA: dict[str, Any] = _obj(
         "source": {"enum": list(SOURCES), "x-expected": f"one of {list(SOURCES)}"},
         "dataset": {"enum": list(DATASETS), "x-expected": f"one of {list(DATASETS)}"},
         "reported_in": _URL,
+        "model_kind": {"enum": ["reference", "trained", None],
+                       "x-expected": "'reference' (no learning), 'trained' or null"},
         "notes": {"type": ["string", "null"], "maxLength": 2000,
                   "x-expected": "a string or null"},
         "avatar_bench_version": _TEXT,
