@@ -8,9 +8,11 @@ import io
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from collections import namedtuple
 from pathlib import Path
@@ -412,3 +414,221 @@ def test_interrupted_extraction_leaves_the_old_root(zips, tmp_path, monkeypatch)
     assert hubmod.verify_root(root) != []
     with pytest.raises(AvatarBenchError, match="interrupted.*avatar-bench download --root"):
         AvatarDataset(root, use_cache=False)
+
+
+# ------------------------------------------- unfinished roots, zip bombs, one target each
+
+
+def _downloaded_root(zips, tmp_path: Path, video: bool = True) -> Path:
+    """A root as ``download`` leaves it, built in-process from the test zips (no Hub)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    root = tmp_path / "avatar"
+    archives = {"metadata": write_zip(tmp_path / "metadata.zip", zips.metadata)}
+    if video:
+        archives["video"] = write_zip(tmp_path / "video.zip", zips.video)
+    summaries = hubmod.extract_archives(root, archives)
+    files = {hubmod.ARCHIVES[f]: hubmod.file_record(p) for f, p in archives.items()}
+    hubmod._write_manifest(root, hubmod._new_manifest(None, REPO, "a" * 40, "main", [], files,
+                                                      summaries))
+    return root
+
+
+def _interrupt_before_video_swap(monkeypatch, root: Path, exc: type[BaseException]) -> None:
+    """Make the rename that swaps in ``video/`` fail, as a kill between the two swaps would."""
+    real = Path.rename
+
+    def rename(self, target):
+        if Path(target) == root / "video":
+            raise exc("killed between the metadata/ and video/ swaps")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+
+
+@pytest.mark.slow
+def test_root_interrupted_between_swaps_is_refused_then_repaired(fakehub, zips, tmp_path,
+                                                                 monkeypatch):
+    root, hf = tmp_path / "avatar", tmp_path / "hf"
+    assert_ok(download(fakehub, hf, root))
+    archives = {"metadata": write_zip(tmp_path / "metadata.zip", zips.metadata),
+                "video": write_zip(tmp_path / "video.zip", zips.video)}
+    with monkeypatch.context() as m:
+        _interrupt_before_video_swap(m, root, KeyboardInterrupt)
+        with pytest.raises(KeyboardInterrupt):
+            hubmod.extract_archives(root, archives)
+    assert (root / "metadata").is_dir()  # swapped in; video/ is the old one or missing
+
+    info = run(["info", "--root", str(root)], fakehub, hf)
+    assert_clean_error(info, "interrupted", f"avatar-bench download --root {root}")
+    with pytest.raises(AvatarBenchError, match="interrupted"):
+        AvatarDataset(root, use_cache=False)
+
+    repair = download(fakehub, hf, root)
+    assert_ok(repair)
+    assert "extracted" in repair.stdout
+    assert hubmod.verify_root(root) == []
+    assert_ok(run(["info", "--root", str(root)], fakehub, hf))
+
+
+def test_root_from_an_older_interrupted_swap_is_refused(zips, tmp_path):
+    """Older versions deleted the manifest before the swaps: a staging folder gives it away."""
+    root = _downloaded_root(zips, tmp_path)
+    (root / MANIFEST_NAME).unlink()
+    staging = root / ".avatar-bench-staging-4242-abcd"
+    (staging / "old-metadata").mkdir(parents=True)
+    with pytest.raises(AvatarBenchError, match="interrupted.*avatar-bench download --root"):
+        AvatarDataset(root, use_cache=False)
+    shutil.rmtree(staging)  # no manifest and no staging: a hand-made root, accepted
+    assert len(AvatarDataset(root, use_cache=False)) == N_FRAMES
+
+
+@pytest.mark.parametrize(("manifest", "needle"), [
+    ("{", "unreadable"),
+    ('{"revision": "abc"}', "incomplete"),
+    ('{"revision": "abc", "files": {}, "extracted": {"video": {}}}', "incomplete"),
+    ('{"state": "incomplete"}', "interrupted"),
+])
+def test_incomplete_manifest_is_refused(zips, tmp_path, manifest, needle):
+    root = _downloaded_root(zips, tmp_path)
+    (root / MANIFEST_NAME).write_text(manifest)
+    with pytest.raises(AvatarBenchError, match=needle) as err:
+        AvatarDataset(root, use_cache=False)
+    assert f"avatar-bench download --root {root}" in str(err.value)
+
+
+def test_manifest_folders_must_exist_and_match(zips, tmp_path):
+    root = _downloaded_root(zips, tmp_path)
+    assert len(AvatarDataset(root)) == N_FRAMES
+    shutil.rmtree(root / "video")
+    with pytest.raises(AvatarBenchError, match="lacks video/, which its manifest lists"):
+        AvatarDataset(root)
+    root = _downloaded_root(zips, tmp_path / "second")
+    write_frame(root, VID_A, 99, [instance("Single-Sound", "dog", (1, 1, 5, 5))], jpeg=False)
+    with pytest.raises(AvatarBenchError, match="does not match its avatar_manifest.json") as err:
+        AvatarDataset(root)
+    assert "metadata/ has 13 files, expected 12" in str(err.value)
+
+
+def test_mini_style_manifest_is_complete(tmp_path):
+    root = tmp_path / "r"
+    write_frame(root, VID_A, 1, [instance("Single-Sound", "dog", (1, 1, 5, 5))])
+    (root / MANIFEST_NAME).write_text('{"revision": "mini-v1-seed0-n60", "generator": {}}')
+    assert AvatarDataset(root, use_cache=False).revision == "mini-v1-seed0-n60"
+
+
+def _bomb(size: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("metadata/vid_00001/00001.json", b"{}")
+        zf.writestr("metadata/vid_00001/zeros.bin", b"\0" * size)
+    return buf.getvalue()
+
+
+def test_zip_bomb_is_refused_before_writing(tmp_path):
+    data = _bomb(16 * 1024**2)  # 16 MiB of zeros deflate to ~16 KB: ratio ~1000
+    assert len(data) < 100_000
+    archive = write_zip(tmp_path / "metadata.zip", data)
+    with pytest.raises(AvatarBenchError, match=r"zeros.bin' expands \d+x .* limit of 100x"):
+        hubmod.extract_archives(tmp_path / "avatar", {"metadata": archive})
+    assert not (tmp_path / "avatar").exists()
+
+
+@pytest.mark.parametrize(("limit", "value", "needle"), [
+    ("MAX_MEMBER_BYTES", 1000, "per file"),
+    ("MAX_TOTAL_BYTES", 1000, "in all"),
+    ("MAX_MEMBERS", 1, "members"),
+])
+def test_declared_size_limits(tmp_path, monkeypatch, limit, value, needle):
+    archive = write_zip(tmp_path / "metadata.zip", zip_members({
+        "metadata/vid_00001/00001.json": b"{}", "metadata/vid_00001/00001.jpg": b"x" * 2000}))
+    monkeypatch.setattr(hubmod, limit, value)
+    with pytest.raises(AvatarBenchError, match=needle):
+        hubmod.extract_archives(tmp_path / "avatar", {"metadata": archive})
+    assert not (tmp_path / "avatar").exists()
+
+
+def test_member_writing_more_than_declared_is_stopped(tmp_path):
+    out = io.BytesIO()
+    with pytest.raises(AvatarBenchError, match="beyond the 5 bytes it declares"):
+        hubmod._copy_at_most(io.BytesIO(b"0123456789"), out, 5, tmp_path / "m.zip", "m")
+    assert len(out.getvalue()) <= 5
+
+
+@pytest.mark.parametrize("pair", [
+    ("metadata/vid_00001/00001.json", "metadata/metadata/vid_00001/00001.json"),
+    ("vid_00001/00001.json", "metadata/vid_00001/00001.json"),
+    ("metadata/vid_00001/00001.json", "metadata\\vid_00001\\00001.json"),
+    ("metadata/vid_00001", "metadata/vid_00001/00001.json"),
+])
+def test_two_members_with_one_target_are_refused(tmp_path, pair):
+    archive = write_zip(tmp_path / "m.zip", zip_members({pair[0]: b"{}", pair[1]: b"[]"}))
+    with pytest.raises(AvatarBenchError, match="refusing to extract") as err:
+        hubmod.extract_archives(tmp_path / "avatar", {"metadata": archive})
+    assert repr(pair[0]) in str(err.value) and repr(pair[1]) in str(err.value)
+    assert not (tmp_path / "avatar").exists()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+@pytest.mark.slow
+def test_killed_force_leaves_no_staging_after_the_next_run(fakehub, tmp_path):
+    root, hf = tmp_path / "avatar", tmp_path / "hf"
+    assert_ok(download(fakehub, hf, root))
+    # What killed `download --force` runs leave: their pid is gone (new and old naming), or
+    # the pid was reused but the folder is older than fsio.STALE_AFTER_S.
+    dead_new = root / f"{hubmod.STAGING_PREFIX}{_dead_pid()}-k1l2"
+    dead_old = root / f".avatar-bench-staging-{_dead_pid()}-x9"
+    reused = root / f"{hubmod.STAGING_PREFIX}{os.getpid()}-old1"
+    live = root / f"{hubmod.STAGING_PREFIX}{os.getpid()}-now1"  # a concurrent run: kept
+    for folder in (dead_new, dead_old, reused, live):
+        (folder / "metadata" / VID_A).mkdir(parents=True)
+        (folder / "metadata" / VID_A / "00010.json").write_text("{}")
+    two_hours_ago = time.time() - 7200
+    os.utime(reused, (two_hours_ago, two_hours_ago))
+
+    again = download(fakehub, hf, root)
+    assert_ok(again)
+    assert "up to date" in again.stdout
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [live.name]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_unreachable(args: list[str], hf_home: Path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "AVATAR_ROOT"}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{_closed_port()}", HF_HOME=str(hf_home),
+               HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="127.0.0.1,localhost",
+               AVATAR_BENCH_QUIET="1")
+    start = time.monotonic()
+    proc = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+    return proc, time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_unreachable_hub_fails_fast_and_quietly(tmp_path):
+    root = tmp_path / "avatar"
+    proc, seconds = _run_unreachable(["download", "--root", str(root)], tmp_path / "hf")
+    assert_clean_error(proc, "could not be reached", "HF_ENDPOINT", "HF_HUB_OFFLINE")
+    assert seconds < 10, seconds  # before: ~25 s of retries
+    assert "Retrying" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not root.exists()
+
+
+@pytest.mark.slow
+def test_unreachable_hub_uses_the_cache(fakehub, tmp_path):
+    hf = tmp_path / "hf"
+    assert_ok(download(fakehub, hf, tmp_path / "first"))
+    proc, seconds = _run_unreachable(["download", "--root", str(tmp_path / "second")], hf)
+    assert_ok(proc)
+    assert "Hub unreachable" in proc.stdout and seconds < 10
+    assert "Retrying" not in proc.stderr
+    assert hubmod.verify_root(tmp_path / "second") == []

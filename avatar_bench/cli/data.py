@@ -14,7 +14,10 @@ from avatar_bench.data.annotations import SCENARIO_LABELS, SCENARIOS
 @dataset_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def info(load_dataset, as_json: bool) -> None:
-    """Counts per scenario, Cross-event videos, categories, frames per video."""
+    """Counts per scenario, Cross-event videos, categories, frames per video.
+
+    Every frame is parsed (geometry, sizes, duplicate keys) and rasterised at the evaluation
+    size, so `info` reports what `evaluate` would stumble on."""
     from avatar_bench.data.splits import summary
 
     s = summary(load_dataset())
@@ -33,8 +36,27 @@ def info(load_dataset, as_json: bool) -> None:
         click.echo(f"  {SCENARIO_LABELS[sc]:<13}{s['frames_per_scenario'][sc]:>7}"
                    f"{s['instances_per_scenario'][sc]:>11}")
     click.echo(f"cross-event  {s['cross_event_videos']} videos, {s['cross_event_frames']} frames")
+    click.echo(f"             {s['cross_event_scored_frames']} of them scored by evaluate "
+               "(on-screen frames only: an off-screen-only frame has no mask)")
+    _echo_checks(s)
+
+
+def _echo_checks(s: dict) -> None:
+    """What the per-frame checks found: skipped frames and instances that draw nothing."""
     if s["skipped_frames"]:
-        click.echo(f"skipped      {s['skipped_frames']} malformed frames (--lenient)")
+        click.echo(f"skipped      {s['skipped_frames']} malformed frames (--lenient; listed on "
+                   "stderr)")
+    empty = s["empty_instances"] or []
+    if empty:
+        click.echo(f"warning      {len(empty)} on-screen instance(s) draw no pixel at the "
+                   "evaluation size:")
+        for line in empty[:20]:
+            click.echo(f"  - {line}")
+        if len(empty) > 20:
+            click.echo(f"  ... and {len(empty) - 20} more (--json lists all)")
+    else:
+        click.echo(f"checks       all {s['frames']} frames parsed and rasterised; every on-screen "
+                   "instance draws pixels")
 
 
 @click.command()

@@ -7,6 +7,9 @@
   that no earlier annotated frame of the clip had. The first annotated frame never triggers it;
   an off-screen-only frame counts as an earlier frame with nothing present, so off-screen
   speech followed by an on-screen speaker is Cross-event.
+- The Cross-event *score* averages over the Cross-event videos' frames that have an on-screen
+  instance (an off-screen-only frame has no mask to score), so it covers fewer frames than
+  the subset lists; ``summary`` gives both counts.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import pandas as pd
+from pycocotools import mask as mask_utils
 
 from avatar_bench.data.annotations import SCENARIOS, Frame
-from avatar_bench.data.index import AvatarDataset
+from avatar_bench.data.index import EVAL_SIZE, AvatarDataset, rasterise
 
 
 def frames_by_video(frames: list[Frame]) -> dict[str, list[Frame]]:
@@ -64,12 +68,28 @@ def splits_table(ds: AvatarDataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary(ds: AvatarDataset) -> dict:
-    """The counts ``avatar-bench info`` prints."""
+def empty_instances(ds: AvatarDataset, size: tuple[int, int] = EVAL_SIZE) -> list[str]:
+    """On-screen instances whose polygons draw no pixel at ``size`` (too small or too thin).
+
+    Rasterises every on-screen instance of every frame, as the evaluator will: such an
+    instance would silently add nothing to its scenario's ground truth.
+    """
+    found = []
+    for f in ds.frames:
+        for i, inst in enumerate(f.instances):
+            if inst.on_screen and not int(mask_utils.area(rasterise(f, [inst], size))):
+                found.append(f"{f.key}: annotations[{i}] ({inst.category}, "
+                             f"{inst.scenario}) draws no pixel at {size[0]}x{size[1]}")
+    return found
+
+
+def summary(ds: AvatarDataset, *, check_masks: bool = True) -> dict:
+    """The counts ``avatar-bench info`` prints, and (``check_masks``) the rasterisation check."""
     per_video = Counter(f.video_id for f in ds.frames)
     instances = Counter(i.scenario for f in ds.frames for i in f.instances)
     frames = {s: len(keys) for s, keys in scenario_frames(ds).items()}
     cross = cross_event_videos(ds)
+    cross_set = set(cross)
     fpv = list(per_video.values())
     return {
         "dataset": ds.name,
@@ -82,10 +102,14 @@ def summary(ds: AvatarDataset) -> dict:
         "instances_per_scenario": {s: instances.get(s, 0) for s in SCENARIOS},
         "cross_event_videos": len(cross),
         "cross_event_frames": sum(per_video[v] for v in cross),
+        "cross_event_scored_frames": sum(1 for f in ds.frames if f.video_id in cross_set
+                                         and any(i.on_screen for i in f.instances)),
         "frames_per_video": {
             "min": min(fpv), "mean": round(sum(fpv) / len(fpv), 3), "max": max(fpv),
             "histogram": dict(sorted(Counter(fpv).items())),
         },
         "videos_with_clip": sum(1 for v in ds.videos.values() if v is not None),
         "skipped_frames": len(ds.skipped),
+        "skipped": list(ds.skipped),
+        "empty_instances": empty_instances(ds) if check_masks else None,
     }
