@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,28 @@ import numpy as np
 
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
+
+
+@dataclass
+class Stages:
+    """An adapter split in two, so that ``avatar-bench predict`` can overlap them.
+
+    ``prepare(dataset, frames)`` turns the annotated frames of ONE clip into one input per
+    frame (decoding, resizing, spectrograms); it runs in DataLoader worker processes, so it
+    must be picklable and hold no model weights. ``forward(inputs)`` turns up to
+    ``batch_size`` inputs into as many 2-D maps; it runs in the main process, inside
+    ``torch.autocast`` when a reduced precision is asked for. ``within_clip`` keeps a batch
+    to one clip's frames (for models whose batches must not mix clips). ``precisions`` lists
+    what autocast the model tolerates besides ``"fp32"``. ``device`` is where ``forward``
+    runs (``"cpu"``, ``"cuda"``, ``"cuda:1"``): on CUDA, inputs are pinned first.
+    """
+
+    prepare: Callable[[AvatarDataset, list[Frame]], list[Any]]
+    forward: Callable[[list[Any]], list[np.ndarray]]
+    batch_size: int
+    device: str = "cpu"
+    within_clip: bool = False
+    precisions: tuple[str, ...] = ()
 
 
 class Adapter(ABC):
@@ -43,6 +66,14 @@ class Adapter(ABC):
         Heatmaps are 2-D float arrays of one fixed size per adapter; higher means more
         likely sounding. The evaluator resizes them to its resolution.
         """
+
+    def stages(self) -> Stages | None:
+        """The adapter as decode + forward stages, or None to be run through ``predict``.
+
+        Torch models should provide stages: ``predict`` then decodes in worker processes while
+        the model runs. ``predict`` stays the reference the stages must agree with.
+        """
+        return None
 
     def meta(self) -> dict[str, Any]:
         """Provenance stored in the predictions file's ``meta`` (JSON-serialisable)."""
