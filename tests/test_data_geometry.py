@@ -257,3 +257,15 @@ def test_evaluate_on_hostile_root_is_an_error_not_a_crash(tmp_path, case):
     ds = AvatarDataset(root, strict=False, use_cache=False)
     result = evaluate(ds, preds, bootstrap=10)
     assert result["dataset"]["n_frames"] == 2  # the hostile frame is out, the rest is scored
+
+
+def test_image_with_other_padding_is_never_another_frames(tmp_path):
+    from PIL import Image
+
+    root = _good_root(tmp_path)
+    write_frame(root, BAD, 14, [instance("Single-Sound", "dog", (0, 0, 5, 5))])
+    write_frame(root, BAD, 4, [instance("Single-Sound", "dog", (0, 0, 5, 5))], jpeg=False)
+    Image.new("RGB", (640, 360), (10, 200, 30)).save(root / "metadata" / BAD / "4.jpg")
+    ds = AvatarDataset(root, use_cache=False)
+    assert tuple(ds.image(ds.frame(f"{BAD}_00004"))[0, 0]) == pytest.approx((10, 200, 30), abs=3)
+    assert tuple(ds.image(ds.frame(f"{BAD}_00014"))[0, 0]) == (128, 128, 128)

@@ -165,3 +165,24 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path):
     assert res.exit_code == 0 and "skipped 1 malformed" in res.output
     res = CliRunner().invoke(cli, ["info", "--root", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_info_labels_the_scored_cross_event_frames(tmp_path):
+    """Cross-event lists 5 frames (A: 10, 40, 90; B: 5, 50) but B's frame 5 is off-screen
+    only, so evaluate scores 4; info shows both counts, and evaluate agrees."""
+    root = _root(tmp_path)
+    res = CliRunner().invoke(cli, ["info", "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "cross-event  2 videos, 5 frames" in res.output
+    assert "4 of them scored by evaluate (on-screen frames only" in res.output
+    s = summary(AvatarDataset(root))
+    assert (s["cross_event_frames"], s["cross_event_scored_frames"]) == (5, 4)
+
+    from avatar_bench.eval import evaluate, write_predictions
+
+    ds = AvatarDataset(root)
+    maps = [np.full((36, 64), 0.5, np.float32) for _ in ds.keys()]
+    preds = tmp_path / "p.npz"
+    write_predictions(preds, zip(ds.keys(), maps, strict=True), len(maps), {"model": "flat"})
+    result = evaluate(ds, preds, bootstrap=0)
+    assert result["metrics"]["cross_event"]["n_frames"] == 4

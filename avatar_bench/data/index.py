@@ -255,8 +255,9 @@ class AvatarDataset:
         from PIL import Image
 
         path = self.root / "metadata" / frame.video_id / f"{frame.frame:05d}.jpg"
-        if not path.is_file():
-            alt = list(path.parent.glob(f"*{frame.frame}.jpg"))
+        if not path.is_file():  # another zero padding (never '*4.jpg', which matches 14.jpg)
+            alt = [p for p in path.parent.glob("*.jpg")
+                   if is_frame_index(p.stem) and int(p.stem) == frame.frame]
             path = alt[0] if alt else path
         try:
             with Image.open(path) as img:
