@@ -216,6 +216,11 @@ def test_ssltie_recipe_matches_release_scripts():
     """train_VGGSound*.sh: --max_rotation_angle 30 --aud_aug SpecAug."""
     recipe = SSLTIERecipe()
     assert recipe.max_angle == 30 and recipe.spec_aug is True
+    # Adam weight decay: SSL-TIE's opts.py default 1e-4; EZ-VSL/SLAVC train.py default 0.
+    ssl_opt = recipe.optimizer(torch.nn.Linear(2, 2))
+    ez_opt = EZVSLRecipe().optimizer(torch.nn.Linear(2, 2))
+    assert ssl_opt.param_groups[0]["weight_decay"] == 1e-4
+    assert ez_opt.param_groups[0]["weight_decay"] == 0.0
     assert SSLTIERecipe(max_rotation_angle=45, spec_aug="false").spec_aug is False
 
 

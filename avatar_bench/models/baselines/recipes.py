@@ -114,7 +114,10 @@ class BaselineRecipe(Recipe):
 
     #: Recipe options this family accepts (``--option KEY=VALUE``); others raise.
     options: ClassVar[tuple[str, ...]] = ("image_size", "audio_window", "sample_rate", "lr",
-                                          "augment", "imagenet_weights", "module_prefix")
+                                          "augment", "imagenet_weights", "module_prefix",
+                                          "weight_decay")
+    #: Adam's weight decay in the originals' training defaults (EZ-VSL/SLAVC 0, SSL-TIE 1e-4).
+    default_weight_decay: ClassVar[float] = 0.0
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.options))
@@ -130,6 +133,7 @@ class BaselineRecipe(Recipe):
         #: Decoding rate for folder sources (the trainer's FolderSource reads this attribute).
         self.sample_rate = int(config.get("sample_rate", 16000))
         self.augment = _flag(config.get("augment", True), "augment")
+        self.weight_decay = float(config.get("weight_decay", self.default_weight_decay))
         #: Write weight keys as ``module.<key>`` (EZ-VSL/SLAVC ``train.py`` resume under DDP).
         self.module_prefix = _flag(config.get("module_prefix", False), "module_prefix")
         if self.module_prefix and self.model_name == "ssltie":
@@ -155,7 +159,8 @@ class BaselineRecipe(Recipe):
         """Adam over the trainable parameters only, as the originals build it (so the saved
         optimizer state has their parameter groups: SLAVC's momentum copies are not in it)."""
         return torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                lr=float(self.config.get("lr", 1e-4)))
+                                lr=float(self.config.get("lr", 1e-4)),
+                                weight_decay=self.weight_decay)
 
     def checkpoint(self, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> dict:
         """The official layout (``epoch`` holds our step; ``module.`` keys on request)."""
@@ -233,6 +238,7 @@ class SSLTIERecipe(BaselineRecipe):
     name = "ssltie"
     model_name = "ssltie"
     options = BaselineRecipe.options + ("trans_equi_weight", "max_rotation_angle", "spec_aug")
+    default_weight_decay = 1e-4   # their opts.py --weight_decay default
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
