@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 HOSTILE = '<img src=x onerror="window.__xss=1">'
+#: Hostile text for every other text field of the hostile entry (each a different attack).
+HOSTILE_FIELDS: dict[str, str] = {
+    "authors": '=HYPERLINK("https://evil.example") <svg onload="window.__xss=2">',
+    "organisation": 'مختبر (10k) "><script>window.__xss=3</script>',
+    "notes": '</td></tr><img src=x onerror="window.__xss=4">\nsecond line & more',
+    "training_data": '<b onmouseover="window.__xss=5">VGG</b>עברית',
+}
 SHA = "ab" * 32
 #: The AVATAR-mini v1 release (avatar_bench.leaderboard.revisions): reproduced rows cite it.
 MINI_REVISION = "mini-v1-seed0-n60"
@@ -83,8 +90,12 @@ def fixture_entries() -> dict[str, tuple[dict, dict]]:
 
     return {
         "mini-a": (submission("Mini Model A", "AVATAR-mini", "reproduced"), mini_a),
-        "mini-hostile": (submission(HOSTILE, "AVATAR-mini", "reproduced",
-                                    links={"paper": None, "code": None}), mini_b),
+        "mini-hostile": (submission(
+            HOSTILE, "AVATAR-mini", "reproduced",
+            links={"paper": "https://example.org/a?b=1&c=2", "code": None},
+            authors=HOSTILE_FIELDS["authors"], organisation=HOSTILE_FIELDS["organisation"],
+            notes=HOSTILE_FIELDS["notes"],
+            training_data={"name": HOSTILE_FIELDS["training_data"], "size": 500}), mini_b),
         "slavc-144k": (submission("SLAVC (144k)", "AVATAR", "reported"),
                        paper((9.07, 10.60, 6.31, 7.88, 6.41, 7.96, 96.46, 95.75))),
         "ez-vsl-10k": (submission("EZ-VSL (10k)", "AVATAR", "reported"),
