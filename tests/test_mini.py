@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -272,9 +275,9 @@ def test_ensure_mini_with_root_and_a_concurrent_winner(tmp_path, monkeypatch):
     target = tmp_path / "target"
     real = gen.generate_mini
 
-    def racing(out_dir, seed=0, n_clips=60):  # another process finishes first
-        real(out_dir, seed, n_clips)
-        real(target, seed, n_clips)
+    def racing(out_dir, seed=0, n_clips=60, version=1):  # another process finishes first
+        real(out_dir, seed, n_clips, version)
+        real(target, seed, n_clips, version)
 
     monkeypatch.setattr(gen, "generate_mini", racing)
     assert ensure_mini(seed=0, n_clips=1, root=target) == target
@@ -297,3 +300,30 @@ def test_write_mp4_any_even_size_and_refuses_odd(tmp_path):
     assert media.read_audio(tmp_path / "a.mp4").size >= audio.size
     with pytest.raises(ValueError, match="even"):
         gen.write_mp4(tmp_path / "b.mp4", frames[:, :89], 20.0, audio, 16000)
+
+
+def test_next_build_sweeps_killed_builds_but_not_live_ones(tmp_path, monkeypatch):
+    """A build killed mid-way leaves ``.<name>.tmp-<host>-<pid>-*``: the next build removes it
+    at once when that pid is dead, keeps it while the pid lives, and removes a temp folder
+    whose owner it cannot check once nothing in it changed for 30 minutes."""
+    monkeypatch.setenv("AVATAR_BENCH_CACHE", str(tmp_path / "cache"))
+    final = gen.mini_path(seed=9, n_clips=1)
+    final.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    host = gen._host()
+    killed = final.parent / f".{final.name}.tmp-{host}-{int(dead.stdout)}-abc"
+    live = final.parent / f".{final.name}.tmp-{host}-{os.getpid()}-def"
+    fresh_unknown = final.parent / f".{final.name}.tmp-xyz"  # a v1-style name, just made
+    old_unknown = final.parent / f".{final.name}.tmp-old"
+    other = final.parent / ".seed1-n60-v1.tmp-other"  # another build's folder: not ours
+    for p in (killed, live, fresh_unknown, old_unknown, other):
+        (p / "metadata").mkdir(parents=True)
+    hour_ago = time.time() - 3600
+    for p in (old_unknown, old_unknown / "metadata", other, other / "metadata"):
+        os.utime(p, (hour_ago, hour_ago))
+    ensure_mini(seed=9, n_clips=1)
+    left = {p.name for p in final.parent.iterdir()}
+    assert killed.name not in left and old_unknown.name not in left
+    assert {live.name, fresh_unknown.name, other.name, final.name} <= left
+    assert not any(f"tmp-{host}-{os.getpid()}-" in n and n != live.name for n in left)

@@ -7,14 +7,15 @@ from collections.abc import Callable
 
 import click
 
-from avatar_bench.data import AvatarDataset, open_dataset
+from avatar_bench.data import DATASETS, AvatarDataset, open_dataset
 
 
 def dataset_options(func: Callable) -> Callable:
     """Add ``--dataset/--root/--strict/--lenient`` and pass an opened ``dataset`` on demand."""
 
-    @click.option("--dataset", type=click.Choice(["mini", "avatar"]), default=None,
-                  help="Built-in AVATAR-mini or the real AVATAR (default: the real one when "
+    @click.option("--dataset", type=click.Choice(list(DATASETS)), default=None,
+                  help="Built-in AVATAR-mini (mini = v1; mini-v2 = the v2 world, see "
+                       "docs/mini.md) or the real AVATAR (default: the real one when "
                        "AVATAR_ROOT or the cache holds it, else mini).")
     @click.option("--root", type=click.Path(file_okay=False), default=None,
                   help="Root of the real AVATAR (metadata/ and video/). Default: $AVATAR_ROOT, "

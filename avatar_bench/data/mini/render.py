@@ -37,10 +37,16 @@ def background(seed: int) -> np.ndarray:
     return np.clip(smooth + grain, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=256)
 def sprite(category: str, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """(rgb, mask) of an object centred in a (2r+3)-pixel box; the centre pixel is (r+1, r+1)."""
     shape, colour = LOOKS[category]
+    return shape_sprite(shape, colour, radius)
+
+
+@lru_cache(maxsize=512)
+def shape_sprite(shape: str, colour: tuple[int, int, int], radius: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(rgb, mask) of a flat-shaded ``shape`` with a dark outline (see ``sprite``)."""
     size = 2 * radius + 3
     pts = shape_vertices(shape, radius) + (radius + 1, radius + 1)
     rle = mask_utils.frPyObjects([pts.reshape(-1).tolist()], size, size)
@@ -81,6 +87,10 @@ def _blur(img: np.ndarray) -> np.ndarray:
 def render_frame(scene: Scene, bg: np.ndarray, t: int, blur: bool | None = None) -> np.ndarray:
     """Frame ``t`` (H, W, 3) uint8; ``blur=None`` follows the scene's defocus flags."""
     img = bg.copy()
+    for c in getattr(scene, "clutter", ()):  # v2: background movers, under the objects
+        rgb, mask = shape_sprite(c.shape, c.colour, c.radius)
+        cx, cy = c.centres[t]
+        _paste(img, rgb, mask, int(cx) - c.radius - 1, int(cy) - c.radius - 1)
     for obj in scene.objects:
         rgb, mask = sprite(obj.category, obj.radius)
         cx, cy = obj.centres[t]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar_bench.data.mini import world
+from avatar_bench.data.mini import world, world_v2
 from avatar_bench.data.mini.render import render_audio, render_frames
 
 TEST_DOMAIN = 0
@@ -46,18 +46,32 @@ def youtube_like_id(rng: np.random.Generator) -> str:
     return f"{chars}_{int(rng.integers(0, 300)) // 10 * 10:05d}"
 
 
-def benchmark_scene(seed: int, index: int) -> tuple[str, world.Scene]:
+#: World versions: 1 (the default benchmark) and 2 (docs/mini.md, "AVATAR-mini v2").
+VERSIONS = (1, 2)
+
+
+def check_version(version: int) -> int:
+    if version not in VERSIONS:
+        raise ValueError(f"unknown AVATAR-mini version {version!r}: expected one of {VERSIONS}")
+    return version
+
+
+def benchmark_scene(seed: int, index: int, version: int = 1) -> tuple[str, world.Scene]:
     """The id and scene of test clip ``index`` of benchmark seed ``seed``."""
     rng = clip_rng(seed, TEST_DOMAIN, index)
     clip_id = youtube_like_id(rng)
+    if check_version(version) == 2:
+        return clip_id, world_v2.build_scene(rng, *world_v2.kind_for(index))
     kind, variant = world.kind_for(index)
     return clip_id, world.build_scene(rng, kind, variant)
 
 
-def train_scene(seed: int, index: int) -> tuple[str, world.Scene]:
+def train_scene(seed: int, index: int, version: int = 1) -> tuple[str, world.Scene]:
     """The id and scene of training clip ``index``: kinds drawn at random from the same mix."""
     rng = clip_rng(seed, TRAIN_DOMAIN, index)
     clip_id = youtube_like_id(rng)
+    if check_version(version) == 2:
+        return clip_id, world_v2.build_scene(rng, *world_v2.random_kind(rng))
     kind = str(rng.choice(world.KIND_CYCLE))
     variant = str(rng.choice(world.MIXED_VARIANTS)) if kind == "mixed" else ""
     return clip_id, world.build_scene(rng, kind, variant)
@@ -79,17 +93,20 @@ def make_clip(clip_id: str, scene: world.Scene, frames_per_clip: int | None = No
                 render_audio(scene), world.SAMPLE_RATE)
 
 
-def benchmark_clip(seed: int, index: int, frames_per_clip: int | None = None) -> Clip:
+def benchmark_clip(seed: int, index: int, frames_per_clip: int | None = None,
+                   version: int = 1) -> Clip:
     """Test clip ``index`` of AVATAR-mini seed ``seed`` in memory (what the mp4 holds)."""
-    return make_clip(*benchmark_scene(seed, index), frames_per_clip)
+    return make_clip(*benchmark_scene(seed, index, version), frames_per_clip)
 
 
 def training_clips(seed: int = 1, n_clips: int | None = None,
-                   frames_per_clip: int | None = None) -> Iterator[Clip]:
+                   frames_per_clip: int | None = None, version: int = 1) -> Iterator[Clip]:
     """Unlabeled training clips from the AVATAR-mini world; infinite when ``n_clips`` is None.
 
-    Never overlaps the test clips (distinct seed-sequence spawn keys), deterministic per seed.
+    Never overlaps the test clips (distinct seed-sequence spawn keys), deterministic per seed;
+    ``version`` picks the world (1 or 2).
     """
+    check_version(version)
     indices = itertools.count() if n_clips is None else range(n_clips)
     for j in indices:
-        yield make_clip(*train_scene(seed, j), frames_per_clip)
+        yield make_clip(*train_scene(seed, j, version), frames_per_clip)
