@@ -171,4 +171,41 @@ def verify_cmd(submissions_dir: str, predictions_dir: str | None, root: str | No
         raise AvatarBenchError(f"--require-all: not verified here: {', '.join(missing)}")
 
 
+@leaderboard.command("check")
+@click.argument("submissions_dir", type=click.Path(file_okay=False), default="submissions")
+@click.argument("paths", nargs=-1)
+@click.option("--base", default=None,
+              help="Git ref to compare with (e.g. origin/main): check the entries changed since.")
+@click.option("--predictions-dir", type=click.Path(file_okay=False), default=None,
+              help="Where <slug>.npz predictions are (besides <slug>/predictions.npz).")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Root of the real AVATAR, to verify AVATAR entries.")
+@click.option("--require-verified", is_flag=True,
+              help="Fail when a changed reproduced entry cannot be re-evaluated here.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Also keep the built page here (default: built in a temporary folder).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report to this file (e.g. for a CI summary).")
+def check_cmd(submissions_dir: str, paths: tuple[str, ...], base: str | None,
+              predictions_dir: str | None, root: str | None, require_verified: bool,
+              output: str | None, report_path: str | None) -> None:
+    """CI for a pull request: check the new/changed entries and that the page still builds.
+
+    Give --base REF, or the changed PATHS (files or folders under SUBMISSIONS_DIR).
+    """
+    from avatar_bench.fsio import atomic_write_text
+    from avatar_bench.leaderboard.check import check
+
+    report = check(submissions_dir, base=base, paths=list(paths),
+                   predictions_dir=predictions_dir, root=root,
+                   require_verified=require_verified, output=output)
+    text = report.text()
+    click.echo(text, nl=False)
+    if report_path:
+        atomic_write_text(report_path, text)
+    if report.failures:
+        raise AvatarBenchError(f"leaderboard check failed: {report.failures} problem(s), "
+                               "listed above")
+
+
 COMMANDS = [submit, leaderboard]
