@@ -1,21 +1,45 @@
-"""Evaluation must work without torch; torch models must say how to get it, not crash."""
+"""Evaluation must work without torch; torch models must say how to get it, not crash.
+
+The CLI runs in a subprocess whose first import hook refuses ``torch`` and ``torch.*`` the way a
+missing install does (ModuleNotFoundError, name='torch') and logs every attempt to a file, so
+a test sees even an import that the code caught and recovered from.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from tests.fakeroot import instance, write_frame
 
-# Block torch the way a missing install does (ModuleNotFoundError, name='torch').
-RUNNER = ("import sys; sys.modules['torch'] = None; sys.argv[0] = 'avatar-bench'; "
-          "from avatar_bench.cli import main; main()")
+RUNNER = """
+import os, sys
+class BlockTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            with open(os.environ["TORCH_IMPORT_LOG"], "a") as log:
+                log.write(name + "\\n")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, BlockTorch())
+sys.argv[0] = "avatar-bench"
+from avatar_bench.cli import main
+main()
+"""
 
 
 def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=cwd,
+    env = dict(os.environ, TORCH_IMPORT_LOG=str(cwd / "torch_imports.log"))
+    return subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def _torch_imports(cwd) -> list[str]:
+    """Every import of torch or a torch submodule attempted so far in ``cwd``'s runs."""
+    log = cwd / "torch_imports.log"
+    return log.read_text().split() if log.exists() else []
 
 
 def test_predict_evaluate_without_torch(tmp_path):
@@ -34,6 +58,14 @@ def test_predict_evaluate_without_torch(tmp_path):
     res = _cli("compare", "f.csv", "f.csv", "--bootstrap", "10", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "+0.00" in res.stdout
+    assert _torch_imports(tmp_path) == []  # not even an attempt that was caught
+
+
+def test_the_blocker_sees_an_import_of_torch(tmp_path):
+    """The check above can fail: a command that does import torch is logged and refused."""
+    res = _cli("predict", "--model", "tavlo", "--dataset", "mini", "-o", "x.npz", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "torch" in _torch_imports(tmp_path)
 
 
 def test_torch_models_and_training_explain_the_missing_extra(tmp_path):
