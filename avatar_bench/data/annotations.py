@@ -10,8 +10,9 @@ Geometry rules (docs/dataset.md states them for users):
   exists, its header must give the same size (a mismatch means the polygons are in another
   pixel space).
 - Polygon coordinates: finite numbers. A point at most ``tolerance_px`` outside the frame
-  (``max(1 px, 1 % of the side)``) is accepted and the polygon is clipped exactly to the frame,
-  which draws the same in-frame pixels; a point further out is an error.
+  (``max(1 px, 1 % of the side)``) is accepted and the polygon is clipped exactly to the frame
+  (the same in-frame region, so pycocotools never walks edges far off the canvas); a point
+  further out is an error.
 - A polygon must enclose area inside the frame (not all points on one line).
 """
 
@@ -169,7 +170,7 @@ def _clip_edge(pts: list[tuple[float, float]], axis: int, bound: float,
 def clip_polygon(poly: tuple[float, ...], w: int, h: int) -> tuple[float, ...]:
     """The part of a polygon inside ``[0, w] x [0, h]``; unchanged when already inside.
 
-    Exact clipping (not clamping each point), so the in-frame pixels do not move.
+    Exact clipping (not clamping each point): the in-frame region is unchanged.
     """
     xs, ys = poly[0::2], poly[1::2]
     if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= w and max(ys) <= h:
@@ -208,9 +209,10 @@ def _parse_polygon(poly: Any, field: str, path: Path | str, w: int, h: int) -> t
     for k in range(0, len(coords), 2):
         x, y = coords[k], coords[k + 1]
         if not (-tx <= x <= w + tx and -ty <= y <= h + ty):
-            raise _fail(path, field, f"points inside the {w}x{h} image (at most {tx:g} px "
-                        f"horizontally, {ty:g} px vertically outside), point {k // 2} is",
-                        [poly[k], poly[k + 1]])
+            raise AvatarBenchError(
+                f"{path}: field '{field}': point {k // 2} ({poly[k]!r:.40}, {poly[k + 1]!r:.40}) "
+                f"lies outside the {w}x{h} image by more than the tolerance ({tx:g} px "
+                f"horizontally, {ty:g} px vertically)")
     clipped = clip_polygon(coords, w, h)
     if not has_area(clipped):
         raise _fail(path, field, f"a polygon with area inside the {w}x{h} image "

@@ -547,7 +547,11 @@ def _ask_hub(repo_id: str, revision: str) -> tuple[str | None, str | None]:
         why = "HF_HUB_OFFLINE=1 forbids downloading"
         return (revision, why) if _SHA_RE.fullmatch(revision) else (None, why)
     try:
-        return HfApi().dataset_info(repo_id, revision=revision).sha, None
+        # An explicit timeout: huggingface_hub's default for API calls is none at all, so a
+        # network that drops packets would hang; HF_HUB_ETAG_TIMEOUT (default 10 s) tunes it.
+        info = HfApi().dataset_info(repo_id, revision=revision,
+                                    timeout=constants.HF_HUB_ETAG_TIMEOUT)
+        return info.sha, None
     except (RevisionNotFoundError, RepositoryNotFoundError) as exc:
         raise _hub_error(exc, repo_id, revision, None) from None
     except HfHubHTTPError as exc:  # Hub trouble (5xx): fall back on the cache
