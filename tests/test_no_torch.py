@@ -53,6 +53,15 @@ def test_predict_evaluate_without_torch(tmp_path):
     assert res.returncode == 0, res.stderr
     results = json.loads((tmp_path / "r.json").read_text())
     assert results["metrics"]["single_sound"]["n_frames"] == 1
+    # The uniform map ties every pixel: cIoU = GT share = 240 * 160 / (640 * 360), TN = 0.
+    res = _cli("predict", "--model", "uniform", "--root", str(root), "-o", "u.npz",
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = _cli("evaluate", "u.npz", "--root", str(root), "--output", "u.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    uniform = json.loads((tmp_path / "u.json").read_text())
+    assert uniform["metrics"]["single_sound"]["ciou"] == round(38400 / 230400 * 100, 6)
+    assert uniform["off_screen"]["tn"] == 0.0
     res = _cli("evaluate", "p.npz", "--root", str(root), "--per-frame", "f.csv", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     res = _cli("compare", "f.csv", "f.csv", "--bootstrap", "10", cwd=tmp_path)
