@@ -80,6 +80,10 @@ def test_no_checkpoint_lists_expected_names(tmp_path):
     assert res.exit_code == 2, res.output
     assert "no official checkpoint" in res.output and "vggsound_10k/latest.pth" in res.output
     assert "Traceback" not in res.output
+    bare = CliRunner().invoke(cli, ["reproduce", "--dataset", "mini"])
+    assert bare.exit_code == 2 and "--checkpoints DIR" in bare.output
+    odd = CliRunner().invoke(cli, ["reproduce", "--checkpoint", "tavlo-10k=x.pth"])
+    assert odd.exit_code == 2 and "unknown row" in odd.output
 
 
 torch = pytest.importorskip("torch")

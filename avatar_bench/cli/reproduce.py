@@ -145,6 +145,9 @@ def reproduce(ctx: click.Context, folder: str | None, pairs: tuple[str, ...],
         rows_with_paper_values,
     )
 
+    if folder is None and not pairs:
+        raise AvatarBenchError("give the folder of the authors' checkpoints (--checkpoints DIR) "
+                               "or a row's file (--checkpoint SLUG=PATH)")
     tol = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
     rows = rows_with_paper_values(paper_path)
     plan = _plan(rows, Path(folder) if folder else None, _overrides(pairs))
