@@ -380,3 +380,34 @@ def test_selector_shows_one_ranking(page) -> None:
     Select(page.find_element(By.ID, "board-select")).select_by_value("all")
     assert page.find_element(By.ID, AVATAR).is_displayed()
     assert _severe(page) == []
+
+
+def test_many_rows_are_paged_and_search_spans_pages(driver, tmp_path) -> None:
+    """120 rows: 50 per page, Next shows the next 50; a search finds a row on page 3."""
+    import copy as _copy
+
+    from tests.test_leaderboard_fixtures import fixture_entries
+
+    meta, res = fixture_entries()["mini-a"]
+    subs = tmp_path / "subs"
+    for k in range(120):
+        m, r = _copy.deepcopy(meta), _copy.deepcopy(res)
+        m["name"] = f"Model {k:03d}"
+        r["metrics"]["total"]["ciou"] = 60.0 - k * 0.5
+        r["metrics"]["total"]["ci"]["ciou"] = [59.9 - k * 0.5, 60.1 - k * 0.5]
+        folder = subs / f"m{k:03d}"
+        folder.mkdir(parents=True)
+        (folder / "submission.json").write_text(json.dumps(m))
+        (folder / "results.json").write_text(json.dumps(r))
+    page = build(subs, tmp_path / "index.html", build_time="2025-01-31T12:00:00Z")
+    _viewport(driver, 1400, 900)
+    driver.get(page.resolve().as_uri())
+    assert _slugs(driver, MINI) == [f"m{k:03d}" for k in range(50)]
+    assert "Showing 1\u201350 of 120" in driver.find_element(By.CSS_SELECTOR, ".shown").text
+    driver.find_element(By.XPATH, "//nav[@class='pager']/button[contains(., 'Next')]").click()
+    assert _slugs(driver, MINI) == [f"m{k:03d}" for k in range(50, 100)]
+    driver.find_element(By.ID, "search").send_keys("Model 117")
+    assert _slugs(driver, MINI) == ["m117"]
+    driver.get(page.resolve().as_uri() + f"#{MINI}--m110")
+    assert "target" in driver.find_element(By.ID, f"{MINI}--m110").get_attribute("class")
+    assert _severe(driver) == []

@@ -6,7 +6,8 @@
   var COLS = DATA.columns;
   var ENTRY = {};
   DATA.entries.forEach(function (e) { ENTRY[e.slug] = e; });
-  var PAGE = 100;
+  var PAGE = 50;
+  var COLLATOR = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
   var PALETTE = ["--c0", "--c1", "--c2", "--c3", "--c4", "--c5", "--c6"];
   var SVGNS = "http://www.w3.org/2000/svg";
   var FILTERS = ["source", "kind", "training", "protocol"];
@@ -72,7 +73,7 @@
   function sortKey(row, key) {
     var e = ENTRY[row.slug];
     if (key === "rank") { return row.order; }
-    if (key === "model") { return fold(e.submission.name); }
+    if (key === "model") { return e.submission.name; }
     var v = e.values[key];
     if (v === null || v === undefined) { return null; }
     return colOf(key).best === "absmin" ? Math.abs(v) : v;
@@ -95,7 +96,7 @@
       if (va === null || vb === null) {
         return va === vb ? a[1].order - b[1].order : (va === null ? 1 : -1);
       }
-      var c = typeof va === "string" ? va.localeCompare(vb) : va - vb;
+      var c = typeof va === "string" ? COLLATOR.compare(va, vb) : va - vb;
       return c === 0 ? a[1].order - b[1].order : sign * c;
     });
     return keyed.map(function (k) { return k[1]; });
@@ -259,6 +260,8 @@
   function renderSection(sec) {
     var node = document.getElementById(sec.id), st = per[sec.id];
     node.hidden = state.board !== "all" && state.board !== sec.id;
+    if (node.hidden) { st.stale = true; return; }
+    if (st.stale) { st.stale = false; st.drawn = null; }
     var rows = visibleRows(sec), pages = Math.max(1, Math.ceil(rows.length / PAGE));
     if (st.page >= pages) { st.page = pages - 1; }
     var start = st.page * PAGE, slice = rows.slice(start, start + PAGE);
@@ -281,7 +284,7 @@
     pager(sec, node.querySelector(".pager"), st.page, pages);
     node.querySelector(".charts").hidden = rows.length === 0;
     drawCharts(sec, node);
-    layout(node);
+    if (!st.laidOut) { st.laidOut = layout(node); }
   }
   function pager(sec, nav, page, pages) {
     nav.hidden = pages <= 1;
@@ -303,8 +306,12 @@
     var table = node.querySelector("table");
     var first = table.querySelector("thead tr.groups th[scope=colgroup]");
     var rankTh = table.querySelector("thead th.sticky-rank");
-    if (first) { table.style.setProperty("--h1", first.getBoundingClientRect().height + "px"); }
-    if (rankTh) { table.style.setProperty("--rank-w", rankTh.getBoundingClientRect().width + "px"); }
+    var h = first ? first.getBoundingClientRect().height : 0;
+    if (h > 0) { table.style.setProperty("--h1", h + "px"); }
+    if (rankTh && h > 0) {
+      table.style.setProperty("--rank-w", rankTh.getBoundingClientRect().width + "px");
+    }
+    return h > 0;
   }
   function renderAll() {
     DATA.sections.forEach(renderSection);
@@ -334,7 +341,7 @@
         "At most " + PALETTE.length + " models in the charts: untick one first.";
       return;
     } else { picks.push(slug); }
-    drawCharts(sec, document.getElementById(sec.id));
+    drawCharts(sec, document.getElementById(sec.id), true);
   }
   var ROWS = [["single_sound", "Single-sound", "Single"], ["mixed_sound", "Mixed-sound", "Mixed"],
     ["multi_entity", "Multi-entity", "Multi"], ["total", "Total", "Total"],
@@ -447,9 +454,12 @@
     });
     box.replaceChildren(svg);
   }
-  function drawCharts(sec, node) {
+  function drawCharts(sec, node, force) {
     var charts = node.querySelector(".charts");
     if (charts.hidden || node.hidden) { return; }
+    var drawnFor = per[sec.id].picks.join("\n");
+    if (!force && per[sec.id].drawn === drawnFor) { return; }   // sorting never changes them
+    per[sec.id].drawn = drawnFor;
     var subs = per[sec.id].picks.map(function (s) { return ENTRY[s]; });
     var width = Math.max(280, Math.min(760, Math.floor(charts.clientWidth || 600)));
     var boxes = charts.querySelectorAll(".chart");
@@ -614,8 +624,8 @@
     resizeTimer = setTimeout(function () {
       DATA.sections.forEach(function (s) {
         var node = document.getElementById(s.id);
-        drawCharts(s, node);
-        layout(node);
+        drawCharts(s, node, true);
+        per[s.id].laidOut = layout(node);
       });
     }, 150);
   });
