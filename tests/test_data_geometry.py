@@ -269,3 +269,14 @@ def test_image_with_other_padding_is_never_another_frames(tmp_path):
     ds = AvatarDataset(root, use_cache=False)
     assert tuple(ds.image(ds.frame(f"{BAD}_00004"))[0, 0]) == pytest.approx((10, 200, 30), abs=3)
     assert tuple(ds.image(ds.frame(f"{BAD}_00014"))[0, 0]) == (128, 128, 128)
+
+
+def test_annotation_that_is_a_fifo_is_reported_not_read(tmp_path):
+    import os
+
+    root = _good_root(tmp_path)
+    folder = root / "metadata" / BAD
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "00003.json")  # open() on it would block forever
+    with pytest.raises(AvatarBenchError, match="FIFO"):
+        AvatarDataset(root, use_cache=False)
