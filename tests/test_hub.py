@@ -632,3 +632,21 @@ def test_unreachable_hub_uses_the_cache(fakehub, tmp_path):
     assert "Hub unreachable" in proc.stdout and seconds < 10
     assert "Retrying" not in proc.stderr
     assert hubmod.verify_root(tmp_path / "second") == []
+
+
+@pytest.mark.slow
+def test_no_video_after_video_was_deleted_unlists_it(fakehub, tmp_path):
+    root, hf = tmp_path / "avatar", tmp_path / "hf"
+    assert_ok(download(fakehub, hf, root))
+    shutil.rmtree(root / "video")
+    assert_clean_error(run(["info", "--root", str(root)], fakehub, hf), "lacks video/")
+    fixed = download(fakehub, hf, root, "--no-video")
+    assert_ok(fixed)
+    assert "up to date" in fixed.stdout and "video/ no longer matches" in fixed.stdout
+    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    assert set(manifest["extracted"]) == {"metadata"} and set(manifest["files"]) == {
+        "metadata.zip"}
+    assert hubmod.verify_root(root) == []
+    info = run(["info", "--root", str(root), "--json"], fakehub, hf)
+    assert_ok(info)
+    assert json.loads(info.stdout)["videos_with_clip"] == 0

@@ -704,6 +704,7 @@ def download_avatar(root: str | os.PathLike | None = None, *, repo_id: str = DEF
     kept = _intact_folders(root, old, folders) if same and not force else []
     todo = [f for f in folders if f not in kept]
     if not todo:
+        old = _drop_broken_extras(root, old, folders, revision, notes)
         return DownloadResult(root, repo_id, old["revision"], revision, True, [], kept, notes,
                               old)
     archives, sha = _fetch_all(repo_id, revision, todo, sha, unreachable)
@@ -718,6 +719,23 @@ def download_avatar(root: str | os.PathLike | None = None, *, repo_id: str = DEF
               if f not in manifest["extracted"] and (root / f).exists()]
     return DownloadResult(root, repo_id, sha, revision, False, list(archives), kept, notes,
                           manifest)
+
+
+def _drop_broken_extras(root: Path, old: dict, folders: list[str], requested: str,
+                        notes: list[str]) -> dict:
+    """Unlist folders that were not requested and no longer match (``--no-video`` after
+    ``video/`` was deleted): otherwise the index would refuse a root that ``download`` calls
+    up to date."""
+    others = [f for f in old.get("extracted") or {} if f not in folders]
+    carried = _intact_folders(root, old, others)
+    if carried == others:
+        return old
+    manifest = _new_manifest(old, old["repo_id"], old["revision"], requested,
+                             folders + carried, {}, {})
+    _write_manifest(root, manifest)
+    notes += [f"{f}/ no longer matches the manifest and was dropped from it; run without "
+              f"--no-video to restore it" for f in others if f not in carried]
+    return manifest
 
 
 def _new_manifest(old: dict | None, repo_id: str, sha: str, requested: str, carried: list[str],
