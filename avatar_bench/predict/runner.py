@@ -236,13 +236,14 @@ def _staged(adapter: Adapter, stages: Stages, dataset: AvatarDataset, frames: li
 # -------------------------------------------------------------------- the run
 def run_predict(adapter: Adapter, dataset: AvatarDataset, output: str | os.PathLike, *,
                 precision: str = "fp32", workers: int | None = None, restart: bool = False,
-                segment_frames: int = SEGMENT_FRAMES, meta: dict[str, Any] | None = None,
+                segment_frames: int | None = None, meta: dict[str, Any] | None = None,
                 log: Callable[[str], None] = lambda msg: None) -> PredictSummary:
     """Predict every frame of ``dataset`` into ``output``, resuming ``<output>.partial``.
 
     ``meta`` defaults to ``adapter.meta()``; a non-fp32 ``precision`` is recorded in it.
     """
     output = Path(output)
+    segment_frames = segment_frames or SEGMENT_FRAMES
     frames = dataset.frames
     stages = adapter.stages()
     if stages is None:
@@ -276,6 +277,9 @@ def run_predict(adapter: Adapter, dataset: AvatarDataset, output: str | os.PathL
             for index, maps in produced:
                 partial.save(index, seg_keys[index], np.stack(maps))
                 meter.update(len(maps))
+            meter.close()
+            write_predictions(output, partial.iter_maps(seg_keys), len(frames),
+                              partial.state["meta"], dtype=MAP_DTYPE)
         except KeyboardInterrupt:
             log(f"interrupted: {meter.n:,} of {len(frames):,} frames are kept in "
                 f"{partial.folder}; rerun the same command to continue")
@@ -287,8 +291,6 @@ def run_predict(adapter: Adapter, dataset: AvatarDataset, output: str | os.PathL
             raise
         finally:
             meter.close()
-        write_predictions(output, partial.iter_maps(seg_keys), len(frames),
-                          partial.state["meta"], dtype=MAP_DTYPE)
     except BaseException:
         partial.close()
         raise
