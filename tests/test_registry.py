@@ -91,3 +91,97 @@ def test_meta_records_checkpoint_by_name_and_sha256(tmp_path):
     expected = {"file": "ckpt.pth", "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
     assert meta["options"]["checkpoint"] == expected == checkpoint_record(weights)
     assert str(tmp_path) not in repr(meta) and meta["options"]["seed"] == 3
+
+
+class _Dist:
+    def __init__(self, direct_url: str | None) -> None:
+        self.direct_url = direct_url
+
+    def read_text(self, name: str) -> str | None:
+        return self.direct_url if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("path, dists, copy", [
+    ("/src/avatar-bench/avatar_bench/__init__.py", [], False),           # source tree
+    ("/v/lib/python3.11/site-packages/avatar_bench/__init__.py", [], True),
+    ("/v/lib/python3.11/site-packages/avatar_bench/__init__.py",
+     [_Dist('{"url": "file:///src", "dir_info": {}}')], True),            # pip install .
+    ("/v/lib/python3.11/site-packages/avatar_bench/__init__.py",
+     [_Dist(None), _Dist('{"url": "file:///src", "dir_info": {"editable": true}}')], False),
+    ("/usr/lib/python3/dist-packages/avatar_bench/__init__.py", [_Dist("not json")], True),
+])
+def test_installed_copy_is_told_from_editable_and_source(monkeypatch, path, dists, copy):
+    monkeypatch.setattr(registry, "distributions", lambda name: iter(dists))
+    assert registry.installed_copy(path) is copy
+
+
+def test_unknown_model_mentions_editable_install_only_for_a_copy(monkeypatch):
+    monkeypatch.setattr(registry, "installed_copy", lambda: True)
+    with pytest.raises(AvatarBenchError, match=r"pip install -e \.") as err:
+        registry.get_adapter_class("my-new-model")
+    assert "unknown model 'my-new-model'" in str(err.value)
+    monkeypatch.setattr(registry, "installed_copy", lambda: False)
+    with pytest.raises(AvatarBenchError) as err:
+        registry.get_adapter_class("my-new-model")
+    assert "pip install -e" not in str(err.value)
+
+
+def test_missing_torch_hint_says_torch_first(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.delitem(sys.modules, "avatar_bench.models.tavlo.adapter", raising=False)
+    monkeypatch.delitem(sys.modules, "avatar_bench.models.tavlo", raising=False)
+    with pytest.raises(AvatarBenchError) as err:
+        registry.get_adapter_class("tavlo")
+    msg = str(err.value)
+    assert "needs PyTorch" in msg
+    assert msg.index("install PyTorch first") < msg.index("pip install 'avatar-bench[models]'")
+
+
+def test_train_takes_m_and_dataset_and_keeps_data_as_deprecated(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from avatar_bench.cli import cli
+    from avatar_bench.train import trainer
+
+    seen = []
+
+    def fake_train(cfg, log):
+        seen.append(cfg.data)
+        return _Result()
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["train", "--help"]).output
+    assert "-m, --model" in help_text and "--dataset" in help_text
+    assert "--data " not in help_text                     # the old spelling is hidden
+    out = str(tmp_path / "run")
+    res = runner.invoke(cli, ["train", "-m", "tavlo", "--dataset", "synthetic", "--output", out])
+    assert res.exit_code == 0, res.output
+    assert "deprecated" not in res.stderr
+    res = runner.invoke(cli, ["train", "-m", "tavlo", "--data", "synthetic", "--output", out])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count("warning: --data is deprecated; use --dataset") == 1
+    res = runner.invoke(cli, ["train", "-m", "tavlo", "--output", out])
+    assert res.exit_code == 0, res.output
+    assert seen == ["synthetic", "synthetic", "mini"]
+    res = runner.invoke(cli, ["train", "-m", "tavlo", "--data", "synthetic", "--dataset",
+                              "mini", "--output", out])
+    assert res.exit_code == 2
+    assert "--dataset mini and --data synthetic disagree" in res.stderr
+
+
+class _Result:
+    checkpoint, step, wall_s, clips_per_s, final_loss, skipped_clips = "c.pth", 0, 0.0, 0.0, 0.0, 0
+
+
+def test_predict_help_explains_every_option():
+    from click.testing import CliRunner
+
+    from avatar_bench.cli import cli
+
+    out = CliRunner().invoke(cli, ["predict", "--help"]).output
+    for flag in ("--checkpoint", "--device", "--batch-size", "--seed", "--precision",
+                 "--workers", "--restart", "--debug"):
+        block = out[out.index(flag):].split("\n  -")[0]
+        assert len(block.split()) > 4, f"{flag} has no help: {block!r}"

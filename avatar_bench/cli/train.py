@@ -8,8 +8,20 @@ from pathlib import Path
 import click
 
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.models.registry import TORCH_HINT
 
 MODELS = ("tavlo", "ezvsl", "slavc", "ssltie")
+STREAMS = ("mini", "synthetic")
+
+
+def _stream(dataset: str | None, data: str | None) -> str:
+    """``--dataset``, or the deprecated ``--data`` (one warning line), default mini."""
+    if data is not None:
+        click.echo("warning: --data is deprecated; use --dataset (same values)", err=True)
+        if dataset is not None and dataset != data:
+            raise AvatarBenchError(f"--dataset {dataset} and --data {data} disagree: give "
+                                   "--dataset only")
+    return dataset or data or "mini"
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
@@ -26,15 +38,18 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 
 
 @click.command("train")
-@click.option("--model", "model", type=click.Choice(MODELS), required=True,
+@click.option("--model", "-m", "model", type=click.Choice(MODELS), required=True,
               help="What to train.")
 @click.option("--config", "config", default=None,
               help="TAVLO: a preset (tiny, small, default) or a JSON file of TAVLOConfig "
                    "fields. Baselines: a JSON file of recipe options.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Extra recipe option (JSON value), repeatable; e.g. --option depth=2.")
-@click.option("--data", type=click.Choice(["mini", "synthetic"]), default="mini",
-              show_default=True, help="Built-in training stream (ignored with --data-dir).")
+@click.option("--dataset", "dataset", type=click.Choice(STREAMS), default=None,
+              help="Built-in training stream: mini (AVATAR-mini) or synthetic (tiny clips, "
+                   "for smoke tests). Default: mini; ignored with --data-dir.")
+@click.option("--data", "data", type=click.Choice(STREAMS), default=None, hidden=True,
+              help="Deprecated spelling of --dataset.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder of VGGSound-style .mp4 clips (searched recursively).")
 @click.option("--clip-list", type=click.Path(dir_okay=False), default=None,
@@ -60,8 +75,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also checkpoint every N steps (0: only at the end).")
 @click.option("--resume", is_flag=True, help="Continue from OUTPUT/checkpoint.pth.")
-def train(model, config, options, data, data_dir, clip_list, skip_bad, steps, batch_size, lr,
-          seed, device, amp, num_workers, threads, output, checkpoint_every, resume) -> None:
+def train(model, config, options, dataset, data, data_dir, clip_list, skip_bad, steps,
+          batch_size, lr, seed, device, amp, num_workers, threads, output, checkpoint_every,
+          resume) -> None:
     """Train MODEL; writes OUTPUT/checkpoint.pth, trainer_state.pth and train_config.json.
 
     Multi-GPU: torchrun --nproc_per_node N "$(which avatar-bench)" train ... (see
@@ -73,9 +89,10 @@ def train(model, config, options, data, data_dir, clip_list, skip_bad, steps, ba
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             raise
-        raise AvatarBenchError("training needs PyTorch: pip install 'avatar-bench[models]'"
+        raise AvatarBenchError(f"training needs PyTorch, which is not installed: {TORCH_HINT}"
                                ) from exc
 
+    data = _stream(dataset, data)
     recipe_options = _parse_options(options)
     if config is not None:
         if model == "tavlo":
