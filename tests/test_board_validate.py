@@ -190,10 +190,14 @@ def test_what_validate_accepts_build_renders(tmp_path) -> None:
     rtl = "\u0646\u0645\u0648\u0630\u062c (10k)"
     for key in ("name", "authors", "organisation", "notes"):
         meta[key] = f"{rtl} <b>&amp; \U0001f600 {key}"
-    meta["training_data"]["name"] = rtl + " \U0001f600"
+    meta["training_data"]["name"] = rtl + " <b>&amp; \U0001f600"
     _write_raw(tmp_path, "x", json.dumps(meta), json.dumps(res))
     html = render(load_submissions(tmp_path), build_time=WHEN)
-    assert "&lt;b&gt;&amp;amp;" in html and "\U0001f600" in html
+    assert "&lt;b&gt;&amp;amp; \U0001f600" in html          # the training-data filter option
+    blob = html.split('id="leaderboard-data">')[1].split("</script>")[0]
+    shown = json.loads(blob)["entries"][0]["submission"]
+    assert {k: shown[k] for k in ("name", "authors", "organisation", "notes")} == {
+        k: meta[k] for k in ("name", "authors", "organisation", "notes")}
 
 
 def test_cli_validate_exits_2_without_traceback(tmp_path) -> None:

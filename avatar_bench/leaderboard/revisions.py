@@ -31,6 +31,9 @@ KNOWN_REVISIONS: tuple[KnownRevision, ...] = (
     KnownRevision("AVATAR-mini", "mini-v1-seed0-n60",
                   "8cc62df6f7a15034b03be87ca6fb0549a0b42e69f7e07fe1769d7e238ee6d794",
                   "AVATAR-mini v1"),
+    KnownRevision("AVATAR-mini", "mini-v2-seed0-n60",
+                  "c559a412ca7814fb4bbcad2cb4e87b79f51a8f0ee0827cba612c0da3131671f7",
+                  "AVATAR-mini v2"),
 )
 
 #: What ``avatar-bench download`` writes as the revision of the real AVATAR: a Hub commit sha.

@@ -104,10 +104,16 @@ def compare_results(committed: dict[str, Any], recomputed: dict[str, Any]) -> tu
     return problems, len((set(a) | set(b)) - IGNORED)
 
 
-def mini_seed(revision: str) -> int | None:
-    """The generator seed an AVATAR-mini revision names (``mini-v1-seed0-n60`` -> 0)."""
-    m = re.fullmatch(r"mini-v\d+-seed(\d+)-n\d+", revision or "")
-    return int(m.group(1)) if m else None
+def mini_release(revision: str) -> tuple[str, int] | None:
+    """The ``--dataset`` name and seed an AVATAR-mini revision names
+    (``mini-v2-seed0-n60`` -> ``("mini-v2", 0)``), or None when this avatar-bench has no such
+    world version."""
+    import avatar_bench.data as data
+
+    m = re.fullmatch(r"mini-v(\d+)-seed(\d+)-n\d+", revision or "")
+    versions = getattr(data, "MINI_DATASETS", {"mini": 1})
+    names = [name for name, v in versions.items() if m and v == int(m.group(1))]
+    return (names[0], int(m.group(2))) if names else None
 
 
 def open_cited_dataset(sub: Submission, root: str | None) -> Any:
@@ -117,10 +123,11 @@ def open_cited_dataset(sub: Submission, root: str | None) -> Any:
     ds_rec = sub.results.get("dataset") or {}
     cited = ds_rec.get("revision")
     if sub.dataset == "AVATAR-mini":
-        seed = mini_seed(cited)
-        if seed is None:
-            raise AvatarBenchError(f"cites AVATAR-mini revision {cited!r}, which names no seed")
-        dataset = open_dataset("mini", seed=seed)
+        release = mini_release(cited)
+        if release is None:
+            raise AvatarBenchError(f"cites AVATAR-mini revision {cited!r}, which this "
+                                   "avatar-bench cannot generate")
+        dataset = open_dataset(release[0], seed=release[1])
     else:
         if root is None and not os.environ.get("AVATAR_ROOT"):
             raise AvatarBenchError("no AVATAR root here (give --root or set AVATAR_ROOT)")
