@@ -286,7 +286,9 @@ def _controls(secs: list[dict[str, Any]], subs: list[Submission]) -> str:
     opts = ['<option value="all">All rankings</option>']
     for sec in secs:
         n = len(sec["rows"])
-        extra = f", {sec['ground_truth']}" if "annotations " in sec["ground_truth"] else ""
+        shared = sum((o["dataset"], o["protocol"]) == (sec["dataset"], sec["protocol"])
+                     for o in secs) > 1
+        extra = f", {sec['ground_truth']}" if shared else ""
         opts.append(f'<option value="{sec["id"]}">{escape(sec["dataset"])} \u00b7 '
                     f'{escape(sec["protocol"])} protocol{escape(extra)} ({n})</option>')
     training = sorted({(s.meta.get("training_data") or {}).get("name") or "" for s in subs} - {""})

@@ -329,7 +329,7 @@
   function clip(name, max) {
     var chars = Array.from(name);
     if (chars.length <= max) { return name; }
-    var tail = Math.max(4, Math.floor(max * 0.4));
+    var tail = Math.max(4, Math.ceil(max * 0.55));
     return chars.slice(0, max - tail - 1).join("") + "\u2026" + chars.slice(-tail).join("");
   }
   function togglePick(sec, slug, box) {
@@ -397,7 +397,7 @@
         "text-anchor": "middle" }, narrow ? r[2] : r[1]));
     });
     svg.appendChild(svgEl("line", { x1: left, x2: left + plotW, y1: top + plotH, y2: top + plotH, "class": "axis" }));
-    var colW = (width - left) / perRow, maxChars = Math.floor((colW - 24) / 7);
+    var colW = (width - left) / perRow, maxChars = Math.floor((colW - 24) / 6.5);
     subs.forEach(function (e, i) {
       var lx = left + (i % perRow) * colW, ly = legendY + 18 * Math.floor(i / perRow);
       svg.appendChild(colourOf(svgEl("rect", { x: lx, y: ly - 10, width: 12, height: 12 }), i));
@@ -413,7 +413,7 @@
       var t = e.values["total.ciou"], c = e.values["cross_event.ciou"];
       if (t !== null && t !== undefined && c !== null && c !== undefined) { both.push([i, e, t, c]); }
     });
-    var labelW = Math.min(190, Math.round(width * 0.36)), right = 52, top = 30, rowH = 26;
+    var labelW = Math.min(190, Math.round(width * 0.42)), right = 52, top = 30, rowH = 26;
     var height = top + rowH * Math.max(1, both.length) + 30;
     var svg = svgEl("svg", { viewBox: "0 0 " + width + " " + height, width: width, height: height, role: "img" });
     svg.appendChild(svgEl("title", {}, "Total vs Cross-event CIoU"));
@@ -433,7 +433,7 @@
     });
     svg.appendChild(svgEl("text", { x: 8, y: 16, "font-size": 12 },
       "\u25CF Total  \u25CB Cross-event (CIoU %), drop on the right"));
-    var maxChars = Math.floor((labelW - 12) / 7);
+    var maxChars = Math.floor((labelW - 12) / 6.5);
     both.forEach(function (b, j) {
       var i = b[0], e = b[1], t = b[2], c = b[3], cy = top + rowH * j + rowH / 2;
       var label = svgEl("text", { x: labelW - 10, y: cy + 4, "font-size": 12, "text-anchor": "end" },
