@@ -12,7 +12,7 @@ import torch.utils.data
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
 
-#: Clips each worker prepares ahead: bounds memory (a clip's inputs are a few MB).
+#: Least clips each worker prepares ahead (more when clips are short: see ``prefetch``).
 PREFETCH = 2
 
 
@@ -52,12 +52,20 @@ def _as_is(item: Any) -> Any:
     return item
 
 
+def prefetch(clips: list[list[Frame]], batch_size: int, workers: int) -> int:
+    """Clips per worker to keep ready: two batches' worth of frames in all, so the forward
+    never waits while a batch is being filled (memory: two batches of inputs)."""
+    per_clip = sum(len(c) for c in clips) / max(len(clips), 1)
+    return max(PREFETCH, -(-2 * batch_size // max(1, int(per_clip * max(workers, 1)))))
+
+
 def clip_loader(dataset: AvatarDataset, prepare: Callable, clips: list[list[Frame]],
-                workers: int) -> Iterable[list[Any] | Failure]:
+                workers: int, batch_size: int = 1) -> Iterable[list[Any] | Failure]:
     """Prepared clips in order; ``workers`` = 0 prepares them in this process."""
     kwargs: dict[str, Any] = {}
     if workers > 0:
-        kwargs = {"prefetch_factor": PREFETCH, "persistent_workers": False}
+        kwargs = {"prefetch_factor": prefetch(clips, batch_size, workers),
+                  "persistent_workers": False}
     return torch.utils.data.DataLoader(ClipInputs(dataset, prepare, clips), batch_size=None,
                                        shuffle=False, num_workers=workers, collate_fn=_as_is,
                                        **kwargs)

@@ -205,7 +205,8 @@ def _staged(adapter: Adapter, stages: Stages, dataset: AvatarDataset, frames: li
                 for (f, _), m in zip(batch, out, strict=True)]
 
     current, maps, batch = None, [], []
-    loader = clip_loader(dataset, stages.prepare, [run for _, run in clips], workers)
+    loader = clip_loader(dataset, stages.prepare, [run for _, run in clips], workers,
+                         stages.batch_size)
     for (index, run), prepared in zip(clips, loader, strict=True):
         if index != current:
             if batch:
