@@ -317,3 +317,41 @@ def test_submit_refuses_an_unknown_dataset_release_before_evaluating(tmp_path, f
     assert res.exit_code == 2
     assert "dataset release avatar-bench knows" in res.output and "got None" in res.output
     assert fake_eval == [] and not (tmp_path / "subs").exists()
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--name", "bad\u202ename", "field 'name': expected text without"),
+    ("--paper-url", "https://example.org/p\n", "field 'links.paper'"),
+    ("--date", "2025-02-30", "field 'date': expected a calendar date"),
+    ("--slug", "abc\n", "--slug 'abc\\n'"),
+])
+def test_submit_checks_metadata_before_evaluating(tmp_path, fake_eval, mini_root, option,
+                                                  value, expected) -> None:
+    preds = tmp_path / "preds.npz"
+    preds.write_bytes(b"stub")
+    res = CliRunner().invoke(cli, ["submit", str(preds), "--name", "M", "--dataset", "mini",
+                                   "--submissions-dir", str(tmp_path / "subs"), option, value])
+    assert res.exit_code == 2 and expected in res.output, res.output
+    assert fake_eval == [] and not (tmp_path / "subs").exists()
+
+
+def test_failed_submit_leaves_no_folder(tmp_path, monkeypatch, mini_root) -> None:
+    import avatar_bench.eval as ev
+
+    def evaluate(dataset, predictions_path, **kwargs):
+        return fixture_entries()["mini-a"][1]
+
+    def boom(results):
+        raise OSError(28, "No space left on device")
+
+    module = types.ModuleType("avatar_bench.eval")
+    module.evaluate, module.results_json = evaluate, boom
+    monkeypatch.setitem(sys.modules, "avatar_bench.eval", module)
+    preds = tmp_path / "preds.npz"
+    preds.write_bytes(b"stub")
+    subs = tmp_path / "subs"
+    res = CliRunner().invoke(cli, ["submit", str(preds), "--name", "M", "--dataset", "mini",
+                                   "--submissions-dir", str(subs)])
+    assert res.exit_code == 2 and "No space left" in res.output
+    assert list(subs.iterdir()) == []           # no entry, no .m.tmp-* folder
+    assert ev.results_json is not boom

@@ -215,9 +215,6 @@ def cross_problems(submission: dict[str, Any], results: dict[str, Any], sub_wher
         if found:
             problems.append(f"{res_where}: field 'dataset.revision': a reproduced row must cite "
                             f"a dataset release avatar-bench knows: expected {found}")
-    bad_date = _date_problem(submission.get("date"))
-    if bad_date:
-        problems.append(f"{sub_where}: field 'date': expected {bad_date}")
     problems += interval_problems(results, res_where)
     return problems
 
@@ -277,15 +274,17 @@ def value_problems(data: Any, where: str) -> list[str]:
     return problems
 
 
-def _date_problem(text: Any) -> str | None:
+def date_problems(submission: Any, where: str) -> list[str]:
+    """``date`` is a real calendar date (the schema only checks its shape)."""
+    text = submission.get("date") if isinstance(submission, dict) else None
     if not isinstance(text, str):
-        return None
+        return []
     parts = [int(p) for p in text.split("-") if p.isdigit()]
     try:
         date(parts[0], *(parts[1:] + [1, 1])[:2])
     except (ValueError, IndexError):
-        return f"a calendar date, got {text!r}"
-    return None
+        return [f"{where}: field 'date': expected a calendar date, got {text!r}"]
+    return []
 
 
 def _values(results: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:

@@ -21,6 +21,7 @@ from avatar_bench.leaderboard.schema import (
     SLUG_PATTERN,
     SUBMISSION_SCHEMA,
     cross_problems,
+    date_problems,
     schema_problems,
     value_problems,
 )
@@ -111,7 +112,8 @@ def _read_json(path: Path, problems: list[str]) -> Any:
 def check_meta(meta: Any, where: str) -> list[str]:
     """Problems of a ``submission.json`` alone (``submit`` runs this before evaluating)."""
     problems = value_problems(meta, where)
-    return problems or schema_problems(meta, SUBMISSION_SCHEMA, where)
+    problems = problems or schema_problems(meta, SUBMISSION_SCHEMA, where)
+    return problems or date_problems(meta, where)
 
 
 def check_pair(meta: Any, results: Any, sub_where: str, res_where: str) -> list[str]:
