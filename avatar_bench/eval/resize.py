@@ -8,7 +8,10 @@ Mode ``bilinear`` (default; the avatar protocol) uses half-pixel centres, as
 ``bicubic-align-corners`` blends four neighbours with torch's cubic kernel (``A = -0.75``,
 indices clamped at the border; SLAVC's ``test.py``).
 
-Each mode is separable, so a batch is two sparse products: height, then width, in float32.
+Each mode is separable: height first, then width, in float32. Bilinear is computed map by
+map, the width pass in bands of output columns, so every intermediate stays in the CPU cache
+(each output value is ``(1 - w) * a + w * b`` rounded as a sparse matrix product would round
+it, with the same bits). Bicubic (legacy only) is two sparse products.
 Bilinear results are clamped, after each axis, to the range of the two input pixels they
 blend: ``(1 - w) * a + w * b`` rounded in float32 can step one ulp outside ``[a, b]`` (or
 overflow near float32's maximum), which would turn a constant map into several values and
@@ -58,11 +61,12 @@ def _corner_sources(n_in: int, n_out: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def neighbours(n_in: int, n_out: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear modes: the two input indices each output position blends (for the clamp)."""
-    i0, i1, _ = (axis_weights(n_in, n_out) if mode == BILINEAR
-                 else _linear(_corner_sources(n_in, n_out), n_in))
-    return i0, i1
+def linear_weights(n_in: int, n_out: int, mode: str) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """Bilinear modes: ``i0, i1, w`` (``w`` = weight of ``i1``) per output position."""
+    if mode == BILINEAR:
+        return axis_weights(n_in, n_out)
+    return _linear(_corner_sources(n_in, n_out), n_in)
 
 
 def cubic_weights(t: np.ndarray) -> np.ndarray:
@@ -83,8 +87,7 @@ def axis_matrix(n_in: int, n_out: int, mode: str = BILINEAR) -> sp.csr_matrix:
     """``[n_out, n_in]`` interpolation matrix of one axis (float32)."""
     rows = np.arange(n_out)
     if mode in (BILINEAR, BILINEAR_AC):
-        i0, i1, w = (axis_weights(n_in, n_out) if mode == BILINEAR
-                     else _linear(_corner_sources(n_in, n_out), n_in))
+        i0, i1, w = linear_weights(n_in, n_out, mode)
         vals = np.concatenate([np.float32(1) - w, w])
         r, c = np.concatenate([rows, rows]), np.concatenate([i0, i1])
     elif mode == BICUBIC_AC:
@@ -99,17 +102,54 @@ def axis_matrix(n_in: int, n_out: int, mode: str = BILINEAR) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (r, c)), shape=(n_out, n_in), dtype=np.float32)
 
 
-def _axis(x: np.ndarray, n_out: int, mode: str) -> np.ndarray:
-    """Resize the rows axis of ``x`` ([n_in, m] -> [n_out, m]), clamped for bilinear modes."""
-    n_in = x.shape[0]
-    y = axis_matrix(n_in, n_out, mode) @ x
-    if mode != BICUBIC_AC:
-        i0, i1 = neighbours(n_in, n_out, mode)
-        a, b = x[i0], x[i1]
-        lo = np.minimum(a, b)
-        np.maximum(a, b, out=a)
-        np.clip(y, lo, a, out=y)
-    return y
+#: Output columns per band of the width pass (the band's scratch arrays stay in cache).
+BAND = 160
+
+
+def _blend(out: np.ndarray, a: np.ndarray, b: np.ndarray, u: np.ndarray, w: np.ndarray,
+           t: np.ndarray) -> None:
+    """``out = clamp(u * a + w * b, min(a, b), max(a, b))``; ``t`` is scratch."""
+    np.multiply(a, u, out=out)
+    np.multiply(b, w, out=t)
+    out += t
+    np.minimum(a, b, out=t)
+    np.maximum(out, t, out=out)
+    np.maximum(a, b, out=t)
+    np.minimum(out, t, out=out)
+
+
+def _bilinear_map(src: np.ndarray, out: np.ndarray, mode: str) -> None:
+    """One ``[h, w]`` map into ``out`` (``[W, H]``: the map transposed, i.e. column-major)."""
+    h, w = src.shape
+    width, height = out.shape
+    x = np.ascontiguousarray(src.T, dtype=np.float32)  # [w, h]: rows are input columns
+    if h != height:
+        i0, i1, wt = linear_weights(h, height, mode)
+        a, b = x.take(i0, axis=1), x.take(i1, axis=1)
+        y = np.empty_like(a)
+        _blend(y, a, b, (np.float32(1) - wt)[None, :], wt[None, :], np.empty_like(a))
+    else:
+        y = x
+    if w == width:
+        out[...] = y
+        return
+    j0, j1, wt = linear_weights(w, width, mode)
+    u = (np.float32(1) - wt)[:, None]
+    for s in range(0, width, BAND):
+        e = min(width, s + BAND)
+        a, b = y[j0[s:e]], y[j1[s:e]]
+        _blend(out[s:e], a, b, u[s:e], wt[s:e, None], np.empty_like(a))
+
+
+def _bicubic(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``[n, h, w]`` -> ``[n, W, H]`` by two sparse products (height, then width)."""
+    n, h, w = arr.shape
+    height, width = size
+    x = np.ascontiguousarray(arr.transpose(1, 0, 2), dtype=np.float32).reshape(h, n * w)
+    y = axis_matrix(h, height, BICUBIC_AC) @ x if h != height else x
+    y = np.ascontiguousarray(y.reshape(height, n, w).transpose(2, 1, 0)).reshape(w, n * height)
+    z = axis_matrix(w, width, BICUBIC_AC) @ y if w != width else y.copy()
+    return np.ascontiguousarray(z.reshape(width, n, height).transpose(1, 0, 2))
 
 
 def resize_maps(maps: np.ndarray, size: tuple[int, int], mode: str = BILINEAR) -> np.ndarray:
@@ -125,15 +165,13 @@ def resize_maps(maps: np.ndarray, size: tuple[int, int], mode: str = BILINEAR) -
     single = arr.ndim == 2
     if single:
         arr = arr[None]
-    n, h, w = arr.shape
     height, width = size
-    # [h, n*w]: each column is one input column of one map.
-    x = np.ascontiguousarray(arr.transpose(1, 0, 2), dtype=np.float32).reshape(h, n * w)
-    y = _axis(x, height, mode) if h != height else x
-    # [w, n*H]: each column is one output row of one map.
-    y = np.ascontiguousarray(y.reshape(height, n, w).transpose(2, 1, 0)).reshape(w, n * height)
-    z = _axis(y, width, mode) if w != width else y.copy()
-    out = np.ascontiguousarray(z.reshape(width, n, height).transpose(1, 0, 2))  # [n, W, H]
+    if mode == BICUBIC_AC:
+        out = _bicubic(arr, size)
+    else:
+        out = np.empty((arr.shape[0], width, height), np.float32)  # [n, W, H]
+        for k in range(arr.shape[0]):
+            _bilinear_map(arr[k], out[k], mode)
     out += np.float32(0)  # -0.0 -> +0.0 (the clamp can return a -0.0 neighbour)
     out = out.transpose(0, 2, 1)
     return out[0] if single else out
