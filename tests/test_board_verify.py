@@ -100,3 +100,32 @@ def test_compare_results_reports_every_difference_by_path() -> None:
                         "x: committed True, recomputed 1",
                         "y: missing from the entry, recomputed 2"]
     assert n == 6
+
+
+def _page_entries(html: str) -> dict:
+    blob = html.split('id="leaderboard-data">')[1].split("</script>")[0]
+    return {e["slug"]: e for e in json.loads(blob)["entries"]}
+
+
+def test_recorded_outcome_reaches_the_page_only_for_the_same_file(entry, tmp_path) -> None:
+    subs, preds = _copy(entry, tmp_path)
+    rec = tmp_path / "verification.json"
+    res = _verify(subs, "--predictions-dir", str(preds.parent), "--record", str(rec))
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "index.html"
+    res = CliRunner().invoke(cli, ["leaderboard", "build", str(subs), "-o", str(out),
+                                   "--verification", str(rec)])
+    assert res.exit_code == 0, res.output
+    ver = _page_entries(out.read_text())["noise"]["verification"]
+    assert ver["status"] == "verified" and ver["n_values"] > 50
+    # The entry now cites another file: the old outcome no longer applies.
+    data = json.loads(rec.read_text())
+    data["entries"]["noise"]["predictions_sha256"] = "0" * 64
+    rec.write_text(json.dumps(data))
+    CliRunner().invoke(cli, ["leaderboard", "build", str(subs), "-o", str(out),
+                             "--verification", str(rec)])
+    assert _page_entries(out.read_text())["noise"]["verification"] is None
+    rec.write_text('{"entries": {"noise": {"status": "trust me"}}}')
+    res = CliRunner().invoke(cli, ["leaderboard", "build", str(subs), "-o", str(out),
+                                   "--verification", str(rec)])
+    assert res.exit_code == 2 and "not a valid verification record" in res.output

@@ -411,3 +411,26 @@ def test_many_rows_are_paged_and_search_spans_pages(driver, tmp_path) -> None:
     driver.get(page.resolve().as_uri() + f"#{MINI}--m110")
     assert "target" in driver.find_element(By.ID, f"{MINI}--m110").get_attribute("class")
     assert _severe(driver) == []
+
+
+def test_recorded_verification_shows_in_row_and_details(driver, tmp_path) -> None:
+    from avatar_bench.leaderboard import load_submissions, render, resolve_build_time
+
+    subs = load_submissions(write_fixture_submissions(tmp_path / "subs"))
+    record = {"checked": "2025-01-30", "avatar_bench_version": "0.1.0", "entries": {
+        "mini-a": {"status": "verified", "n_values": 82, "predictions_sha256": "ab" * 32},
+        "mini-hostile": {"status": "mismatch", "n_values": 82, "predictions_sha256": "cd" * 32}}}
+    page = tmp_path / "index.html"
+    page.write_text(render(subs, build_time=resolve_build_time("2025-01-31T12:00:00Z"),
+                           verification=record), encoding="utf-8")
+    _viewport(driver, 1400, 900)
+    driver.get(page.resolve().as_uri())
+    row = driver.find_element(By.CSS_SELECTOR, f'#{MINI} tr[data-slug="mini-a"]')
+    assert row.find_element(By.CSS_SELECTOR, ".badge.verified").text == "verified"
+    # mini-hostile's record names another file than the entry cites: not shown.
+    assert driver.find_elements(By.CSS_SELECTOR, f'#{MINI} tr[data-slug="mini-hostile"] '
+                                                 '.badge.mismatch') == []
+    row.find_element(By.CSS_SELECTOR, "button.expand").click()
+    text = driver.find_element(By.ID, f"{MINI}--mini-a--details").text
+    assert "verified on 2025-01-30 with avatar-bench 0.1.0" in text and "all 82" in text
+    assert _severe(driver) == []

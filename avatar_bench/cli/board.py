@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,11 +120,15 @@ def leaderboard() -> None:
 @click.option("--rank-by", type=click.Choice(("auto",) + RANKABLE), default="auto",
               show_default=True, help="Row whose CIoU ranks each table (auto: Total when every "
                                       "row has it, else Single-sound).")
-def build_cmd(submissions_dir: str, output: str, build_time: str | None, rank_by: str) -> None:
+@click.option("--verification", type=click.Path(dir_okay=False), default=None,
+              help="A `leaderboard verify --record` file: rows show their verify outcome.")
+def build_cmd(submissions_dir: str, output: str, build_time: str | None, rank_by: str,
+              verification: str | None) -> None:
     """Build ONE self-contained HTML page from SUBMISSIONS_DIR (default: submissions)."""
     from avatar_bench.leaderboard.build import build
 
-    out = build(submissions_dir, output, build_time=build_time, rank_by=rank_by)
+    out = build(submissions_dir, output, build_time=build_time, rank_by=rank_by,
+                verification=verification)
     click.echo(f"wrote {out}")
 
 
@@ -147,8 +152,10 @@ def validate_cmd(submissions_dir: str) -> None:
 @click.option("--slug", "slugs", multiple=True, help="Only these entries (repeatable).")
 @click.option("--require-all", is_flag=True,
               help="Also fail when a reproduced entry cannot be verified here.")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the outcomes here (JSON) for `leaderboard build --verification`.")
 def verify_cmd(submissions_dir: str, predictions_dir: str | None, root: str | None,
-               slugs: tuple[str, ...], require_all: bool) -> None:
+               slugs: tuple[str, ...], require_all: bool, record_path: str | None) -> None:
     """Re-evaluate reproduced entries from their predictions; exit 2 on any difference."""
     from avatar_bench.leaderboard.submissions import load_submissions
     from avatar_bench.leaderboard.verify import report, verify_submissions
@@ -162,6 +169,14 @@ def verify_cmd(submissions_dir: str, predictions_dir: str | None, root: str | No
     checks = verify_submissions(subs, Path(submissions_dir),
                                 Path(predictions_dir) if predictions_dir else None, root)
     click.echo(report(checks))
+    if record_path:
+        from avatar_bench.fsio import atomic_write_text
+        from avatar_bench.leaderboard.build import resolve_build_time
+        from avatar_bench.leaderboard.verify import record
+
+        when = resolve_build_time(None).strftime("%Y-%m-%d")
+        atomic_write_text(record_path, json.dumps(record(checks, subs, when), indent=2,
+                                                  sort_keys=True) + "\n")
     bad = [c.slug for c in checks if c.status == "mismatch"]
     if bad:
         raise AvatarBenchError(f"{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} do(es) not "

@@ -151,7 +151,20 @@ def best_values(subs: list[Submission]) -> dict[str, float]:
     return best
 
 
-def _entry(sub: Submission) -> dict[str, Any]:
+def _verification(sub: Submission, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The recorded verify outcome of this entry, if it was checked against its current file."""
+    if not record:
+        return None
+    found = (record.get("entries") or {}).get(sub.slug)
+    sha = (sub.results.get("predictions") or {}).get("sha256")
+    if not found or found.get("predictions_sha256") != sha:
+        return None
+    return {"status": found["status"], "n_values": found.get("n_values"),
+            "checked": record.get("checked"),
+            "avatar_bench_version": record.get("avatar_bench_version")}
+
+
+def _entry(sub: Submission, record: dict[str, Any] | None = None) -> dict[str, Any]:
     values, cis = {}, {}
     for col in COLUMNS:
         v, ci = cell_value(sub, col.key)
@@ -159,7 +172,8 @@ def _entry(sub: Submission) -> dict[str, Any]:
         if ci:
             cis[col.key] = list(ci)
     return {"slug": sub.slug, "submission": sub.meta, "results": sub.results,
-            "kind": model_kind(sub), "values": values, "ci": cis}
+            "kind": model_kind(sub), "values": values, "ci": cis,
+            "verification": _verification(sub, record)}
 
 
 def section_id(dataset: str, protocol: str, suffix: str = "") -> str:
@@ -339,18 +353,20 @@ def _footer(subs: list[Submission], when: datetime) -> str:
             "leaderboard/index.html</code>.</p>")
 
 
-def page_data(subs: list[Submission], secs: list[dict[str, Any]], when: datetime
-              ) -> dict[str, Any]:
+def page_data(subs: list[Submission], secs: list[dict[str, Any]], when: datetime,
+              record: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the page's script reads (also what "All entries as JSON" downloads)."""
     return {
-        "columns": [asdict(c) for c in COLUMNS], "entries": [_entry(s) for s in subs],
+        "columns": [asdict(c) for c in COLUMNS], "entries": [_entry(s, record) for s in subs],
         "sections": secs, "bibtex": BIBTEX, "avatar_bench_version": __version__,
         "built": when.isoformat(),
     }
 
 
-def render(subs: list[Submission], *, build_time: datetime, rank_by: str = "auto") -> str:
-    """The page as a string (deterministic given ``build_time``)."""
+def render(subs: list[Submission], *, build_time: datetime, rank_by: str = "auto",
+           verification: dict[str, Any] | None = None) -> str:
+    """The page as a string (deterministic given ``build_time``); ``verification`` is a
+    ``leaderboard verify --record`` document whose outcomes the rows' details show."""
     subs = sorted(subs, key=lambda s: s.slug)
     secs = sections(subs, rank_by)
     if secs:
@@ -365,17 +381,24 @@ def render(subs: list[Submission], *, build_time: datetime, rank_by: str = "auto
         "CSP": csp, "VERSION": escape(__version__), "STYLE": _asset("page.css"),
         "CONTROLS": _controls(secs, subs), "SECTIONS": body,
         "FOOTER": _footer(subs, build_time),
-        "DATA": script_json(page_data(subs, secs, build_time)), "SCRIPT": script,
+        "DATA": script_json(page_data(subs, secs, build_time, verification)), "SCRIPT": script,
     }
     # One pass: text filled in is never scanned again for placeholders.
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: fills[m.group(1)], _asset("page.html"))
 
 
 def build(submissions_dir: str | os.PathLike, output: str | os.PathLike, *,
-          build_time: str | None = None, rank_by: str = "auto") -> Path:
+          build_time: str | None = None, rank_by: str = "auto",
+          verification: str | os.PathLike | None = None) -> Path:
     """Validate every submission, render the page, write it atomically; returns its path."""
     subs = load_submissions(submissions_dir)
-    html = render(subs, build_time=resolve_build_time(build_time), rank_by=rank_by)
+    record = None
+    if verification is not None:
+        from avatar_bench.leaderboard.verify import load_record
+
+        record = load_record(verification)
+    html = render(subs, build_time=resolve_build_time(build_time), rank_by=rank_by,
+                  verification=record)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, html)

@@ -197,6 +197,43 @@ def verify_submissions(subs: list[Submission], submissions_dir: Path,
             for s in subs if s.source == "reproduced"]
 
 
+def record(checks: list[EntryCheck], subs: list[Submission], when: str) -> dict[str, Any]:
+    """What ``verify --record`` writes and ``build --verification`` shows on the page.
+
+    Each outcome carries the predictions sha256 it was checked against, so the page shows it
+    only while the entry still cites that file.
+    """
+    from avatar_bench import __version__
+
+    shas = {s.slug: (s.results.get("predictions") or {}).get("sha256") for s in subs}
+    return {"schema_version": 1, "avatar_bench_version": __version__, "checked": when,
+            "entries": {c.slug: {"status": c.status, "n_values": c.n_values,
+                                 "problems": c.problems[:20],
+                                 "predictions_sha256": shas.get(c.slug)}
+                        for c in checks if c.status != "not verified"}}
+
+
+def load_record(path: str | os.PathLike) -> dict[str, Any]:
+    """A ``verify --record`` file, checked like a submission document."""
+    from avatar_bench.fsio import require_regular_file
+    from avatar_bench.leaderboard.schema import value_problems
+
+    p = require_regular_file(path, "verification record")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AvatarBenchError(f"{p}: not a valid verification record: {exc}") from exc
+    entries = data.get("entries") if isinstance(data, dict) else None
+    problems = value_problems(data, str(p))
+    if not isinstance(entries, dict) or not all(
+            isinstance(v, dict) and v.get("status") in ("verified", "mismatch")
+            for v in entries.values()):
+        problems.append(f"{p}: expected the output of `leaderboard verify --record`")
+    if problems:
+        raise AvatarBenchError(f"{p}: not a valid verification record", problems)
+    return data
+
+
 def report(checks: list[EntryCheck]) -> str:
     """The text a contributor reads: one line per entry, then every differing value."""
     lines = []

@@ -125,6 +125,14 @@
     badge.title = m.source === "reproduced" ? "computed here by avatar-bench from predictions"
       : "numbers copied from a paper";
     th.appendChild(badge);
+    if (e.verification) {
+      var ok = e.verification.status === "verified";
+      var mark = el("span", "badge " + (ok ? "verified" : "mismatch"), ok ? "verified" : "mismatch");
+      mark.title = ok ? "re-computed from its predictions: every recorded value matches"
+        : "re-computed from its predictions: the numbers differ";
+      th.appendChild(document.createTextNode(" "));
+      th.appendChild(mark);
+    }
     var meta = el("div", "meta"), bits = [];
     var who = [m.authors, m.organisation].filter(Boolean);
     if (who.length) {
@@ -246,11 +254,19 @@
     add("Protocol", [proto.name, proto.resolution ? proto.resolution.join("\u00d7") : null,
       proto.top_percent ? "top " + proto.top_percent + "%" : null].filter(Boolean).join(", "));
     add("avatar-bench", r.avatar_bench_version || m.avatar_bench_version || "not recorded");
-    add("Verification", m.source === "reproduced"
-      ? "reproduced: computed by avatar-bench from the predictions file above, on " +
-        sec.ground_truth + "; anyone holding that file can re-check every number with " +
-        "`avatar-bench leaderboard verify`"
-      : "reported: copied from the paper, not recomputed (no predictions to verify)");
+    var ver = e.verification;
+    add("Verification", m.source !== "reproduced"
+      ? "reported: copied from the paper, not recomputed (no predictions to verify)"
+      : ver && ver.status === "verified"
+        ? "verified on " + ver.checked + " with avatar-bench " + ver.avatar_bench_version +
+          ": the predictions file above was scored again and all " + ver.n_values +
+          " recorded values match"
+        : ver && ver.status === "mismatch"
+          ? "MISMATCH on " + ver.checked + ": scoring the predictions file again gave other " +
+            "numbers than this entry records"
+          : "reproduced: computed by avatar-bench from the predictions file above, on " +
+            sec.ground_truth + "; not re-checked for this page (anyone holding that file can " +
+            "re-check every number with `avatar-bench leaderboard verify`)");
     td.appendChild(dl);
     tr.appendChild(td);
     return tr;
