@@ -202,10 +202,12 @@ def test_ap50_counts_ciou_of_exactly_one_half(tmp_path):
     a[0, :2] = a[3, :2] = 1.0
     b = np.zeros((4, 4), F32)
     b[0, :2] = b[3, :2] = 1.0
-    r = _score(tmp_path, {"v_00001_00001": a, "v_00001_00002": b}, top_percent=25)
+    r = _score(tmp_path, {"v_00001_00001": a, "v_00001_00002": b}, top_percent=25,
+               bootstrap=20)
     s = r["metrics"]["single_sound"]
     assert s["ciou"] == pytest.approx((1 / 3 + 0.5) / 2 * 100)
     assert s["ap50"] == 50.0
+    assert s["ci"]["ap50"] == [50.0, 50.0]  # one video: every replicate is the same frames
 
 
 def test_dagger_threshold_uses_only_videos_with_an_off_screen_frame(tmp_path):
@@ -238,3 +240,54 @@ def test_bootstrap_of_one_video_is_a_point(tmp_path):
         lo, hi = r["metrics"]["total"]["ci"][f]
         assert lo == pytest.approx(r["metrics"]["total"][f]) == pytest.approx(hi)
     assert r["off_screen"]["ci"]["tn"] == pytest.approx([r["off_screen"]["tn"]] * 2)
+
+
+def test_one_replicate_and_one_frame_still_give_intervals(tmp_path):
+    # A subset of a single frame, a single replicate: the interval is [value, value], not None.
+    write_frame(tmp_path / "root", "v_00001", 1, [_on("dog"), _off("x")], **SMALL)
+    m = np.zeros((4, 4), F32)
+    m[0, 0] = 1.0  # k = 2 of 16 -> threshold 0 -> every pixel positive: cIoU 4 / 16
+    r = _score(tmp_path, {"v_00001_00001": m}, bootstrap=1)
+    assert r["metrics"]["single_sound"]["ci"]["ciou"] == [25.0, 25.0]
+    assert r["metrics"]["single_sound"]["ci"]["ap50"] == [0.0, 0.0]
+    assert r["off_screen"]["ci"]["tn"] == [0.0, 0.0]
+
+
+def test_replicates_without_a_subset_are_skipped_silently(tmp_path):
+    # Mixed-sound frames exist in one of two videos only: about half the replicates lack them.
+    # They are skipped (docs) without a numpy RuntimeWarning reaching the user.
+    import warnings
+
+    write_frame(tmp_path / "root", "a_00001", 1, [instance("Mixed-Sound", "dog", (0, 0, 2, 2))],
+                **SMALL)
+    write_frame(tmp_path / "root", "b_00002", 1, [_on("cat")], **SMALL)
+    write_frame(tmp_path / "root", "b_00002", 2, [_off("man")], **SMALL)
+    maps = {k: np.eye(4, dtype=F32) for k in ("a_00001_00001", "b_00002_00001", "b_00002_2")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        r = _score(tmp_path, maps, bootstrap=40)
+    assert r["metrics"]["mixed_sound"]["ci"]["ciou"] is not None
+    assert r["off_screen"]["ci"]["tn"] is not None
+
+
+def test_three_pass_route_without_off_screen_frames(tmp_path):
+    # Heavy-tie route (forced) with no †TN population: the dagger threshold is None, and the
+    # main one is exact: 32 px, k = 4 -> 4th largest of {0.9, 0.8, 0.7, 0.6, 0.5, 0...} = 0.6.
+    from avatar_bench.eval import Evaluator, Protocol
+
+    write_frame(tmp_path / "root", "v_00001", 1, [_on("dog")], **SMALL)
+    write_frame(tmp_path / "root", "v_00001", 2, [_on("dog")], **SMALL)
+    a = np.zeros((4, 4), F32)
+    a[0, 0], a[0, 1], a[1, 0] = 0.9, 0.8, 0.7
+    b = np.zeros((4, 4), F32)
+    b[0, 0], b[3, 3] = 0.6, 0.5
+    ds = AvatarDataset(tmp_path / "root", use_cache=False)
+    path = write_predictions(tmp_path / "p.npz", iter({"v_00001_00001": a,
+                                                       "v_00001_00002": b}.items()), 2,
+                             {"model": "hand"}, np.float32)
+    ev = Evaluator(ds, path, Protocol(resolution=(4, 4), bootstrap=0), boundary_budget=0)
+    r = ev.run()
+    assert ev.route == "three-pass"
+    assert r["thresholds"] == {"main": float(F32(0.6)), "dagger": None}
+    # Frame 1: 3 positives in the 2x2 GT -> 3 / 4; frame 2: 1 of 4 -> 1 / 4.
+    assert r["metrics"]["total"]["ciou"] == pytest.approx(50.0)

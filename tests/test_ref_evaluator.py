@@ -6,7 +6,7 @@ and off-screen instances (TN must skip the on-screen GT), an on-screen GT coveri
 frame, an off-screen entry carrying a stray polygon, multi-polygon instances, videos written
 out of time order, and every Cross-event shape of docs/dataset.md.
 
-Exactness: map values are multiples of 1/256 and every evaluated size is an exact 4x
+Exactness: map values are multiples of 2**-16 and every evaluated size is an exact 4x
 upsampling, so all bilinear weights are multiples of 1/8 and every resized value is exact in
 float32 and float64 alike; polygons lie on grids that scale to whole pixels, so no pixel
 centre is near an edge. Numbers are therefore compared to 1e-9, thresholds exactly.
@@ -100,13 +100,16 @@ def _annotation(rng, size, instances) -> dict:
 
 
 def _map(rng, ann: dict, shape: tuple[int, int]) -> np.ndarray:
-    """Values k/256 in [0, 1], hotter on part of the GT; corners 1 and 0 (legacy min-max)."""
+    """Values k / 2**16 in [0, 1], hotter on part of the GT; corners 1 and 0 (legacy min-max).
+
+    Fine steps keep ties rare enough for the sampled threshold route; resized values (weights
+    k / 64) still need at most 22 bits, exact in float32."""
     g = ref.gt_mask(ann, "total", shape, exact=False)
     quality = rng.random()
     hot = g & (rng.random(shape) < quality)
-    ints = np.where(hot, rng.integers(120, 256, shape), rng.integers(0, 170, shape))
-    ints[0, 0], ints[-1, -1] = 256, 0
-    return (ints / 256).astype(np.float32)
+    ints = np.where(hot, rng.integers(120 << 8, 1 << 16, shape), rng.integers(0, 170 << 8, shape))
+    ints[0, 0], ints[-1, -1] = 1 << 16, 0
+    return (ints / (1 << 16)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +228,49 @@ def test_per_frame_csv_matches_reference(world, tmp_path):
                 assert got[col] == pytest.approx(row[col], abs=1e-6), (vid, idx, col)
             else:
                 assert np.isnan(got[col]), (vid, idx, col)
+
+
+# ------------------------------------------------------------------ the three threshold routes
+@pytest.fixture(scope="module")
+def noise_world(tmp_path_factory):
+    """64 frames (320x180 originals, 8 videos) with i.i.d. noise maps k / 2**16 at 45x80:
+    a sample of every 4th frame represents the whole, so the sampled route can hit."""
+    tmp = tmp_path_factory.mktemp("noise")
+    rng = np.random.default_rng(99)
+    frames, maps = {}, {}
+    tasks = ("Single-Sound", "Mixed-Sound", "Multi-Entity")
+    for i in range(64):
+        vid, idx = f"noise{i % 8}_{i % 8:05d}", i
+        anns = [{"task": tasks[i % 3], "audio_visual_category": f"c{i % 5}",
+                 "bbox": [10, 20, 100, 60],
+                 "segmentation": [[10, 20, 110, 20, 110, 80, 60, 80, 60, 50, 10, 50]]}]
+        if i % 7 == 0:
+            anns.append({"task": "Off-Screen", "audio_visual_category": "man"})
+        ann = {"original_width": 320, "original_height": 180, "annotations": anns}
+        folder = tmp / "root" / "metadata" / vid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{idx:05d}.json").write_text(json.dumps(ann))
+        frames[(vid, idx)] = ann
+        maps[(vid, idx)] = (rng.integers(0, 1 << 16, (45, 80)) / (1 << 16)).astype(np.float32)
+    items = [(f"{v}_{i:05d}", m) for (v, i), m in sorted(maps.items())]
+    write_predictions(tmp / "noise.npz", iter(items), len(items), {"model": "noise"},
+                      np.float32)
+    ds = AvatarDataset(tmp / "root", name="noise", use_cache=False)
+    want = ref.per_frame(frames, maps, (180, 320))
+    return ds, tmp / "noise.npz", want
+
+
+@pytest.mark.parametrize("route,options", [
+    ("two-pass", {}),
+    ("sampled", {"chunk": 1, "sample_every": 4}),
+    ("three-pass", {"boundary_budget": 0}),
+])
+def test_every_threshold_route_matches_reference(noise_world, route, options):
+    from avatar_bench.eval import Evaluator, Protocol
+
+    ds, path, want = noise_world
+    ev = Evaluator(ds, path, Protocol(resolution=(180, 320), bootstrap=0), workers=2, **options)
+    got = ev.run()
+    assert (ev.route, ev.sample_missed) == (route, False)  # the route really ran, and hit
+    assert got["thresholds"] == want["thresholds"]
+    _check(got, ref.aggregate(list(want["rows"].values())))

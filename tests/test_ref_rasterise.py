@@ -45,6 +45,7 @@ def test_box_hand_counted_at_360x640_and_224x224(tmp_path):
     expected = np.zeros((360, 640), bool)
     expected[90:270, 80:240] = True
     np.testing.assert_array_equal(m, expected)
+    np.testing.assert_array_equal(ds.gt_mask(f), expected)  # defaults: total at 360x640
     # 224x224: x 28..84 (56 columns), y 56..168 (112 rows).
     m = ds.gt_mask(f, "total", (224, 224))
     expected = np.zeros((224, 224), bool)
