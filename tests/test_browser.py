@@ -434,3 +434,35 @@ def test_recorded_verification_shows_in_row_and_details(driver, tmp_path) -> Non
     text = driver.find_element(By.ID, f"{MINI}--mini-a--details").text
     assert "verified on 2025-01-30 with avatar-bench 0.1.0" in text and "all 82" in text
     assert _severe(driver) == []
+
+
+def _retype(box, text: str) -> None:
+    """Replace an input's text the way a user does (clear() fires no input event)."""
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    if text:
+        box.send_keys(text)
+
+
+def test_range_filters_on_params_training_size_and_date(page, open_page) -> None:
+    page.find_element(By.CSS_SELECTOR, "details.more summary").click()
+    smax = page.find_element(By.ID, "f-smax")
+    smax.send_keys("1k")                               # only the hostile entry has 500 clips
+    assert _slugs(page, MINI) == ["mini-hostile"] and _slugs(page, AVATAR) == []
+    assert "smax=1k" in page.current_url
+    drv = open_page(fragment="#" + page.current_url.split("#", 1)[1])
+    assert drv.find_element(By.ID, "f-smax").get_attribute("value") == "1k"
+    assert _slugs(drv, MINI) == ["mini-hostile"]
+    drv.find_element(By.ID, "reset").click()
+    assert drv.find_element(By.CSS_SELECTOR, "details.more").get_attribute("open") is not None
+    drv.find_element(By.ID, "f-pmin").send_keys("30M")  # every fixture has 23.5M
+    assert _slugs(drv, MINI) == [] and _slugs(drv, AVATAR) == []
+    _retype(drv.find_element(By.ID, "f-pmin"), "")
+    drv.find_element(By.ID, "f-dto").send_keys("2025-06")
+    assert _slugs(drv, MINI) == []                      # all are dated 2025-07-01
+    _retype(drv.find_element(By.ID, "f-dto"), "2025-07")
+    assert len(_slugs(drv, MINI)) == 2
+    bad = drv.find_element(By.ID, "f-dfrom")
+    bad.send_keys("July")
+    assert bad.get_attribute("aria-invalid") == "true" and len(_slugs(drv, MINI)) == 2
+    assert _severe(drv) == []

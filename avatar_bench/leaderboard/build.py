@@ -326,6 +326,18 @@ def _controls(secs: list[dict[str, Any]], subs: list[Submission]) -> str:
         f'<option value="">all</option>{t_opts}</select></div>'
         '<div class="ctl"><label for="f-protocol">Protocol</label><select id="f-protocol">'
         f'<option value="">all</option>{protos}</select></div>'
+        '<details class="ctl more"><summary>Ranges</summary><div class="ranges">'
+        + "".join(
+            f'<label for="f-{k}">{label}</label><input id="f-{k}" type="text" inputmode="{mode}" '
+            f'placeholder="{ph}" size="10" autocomplete="off">'
+            for k, label, ph, mode in (
+                ("pmin", "Params from", "e.g. 10M", "decimal"),
+                ("pmax", "Params up to", "e.g. 100M", "decimal"),
+                ("smin", "Train clips from", "e.g. 10k", "decimal"),
+                ("smax", "Train clips up to", "e.g. 144k", "decimal"),
+                ("dfrom", "Date from", "YYYY-MM-DD", "numeric"),
+                ("dto", "Date up to", "YYYY-MM-DD", "numeric")))
+        + "</div></details>"
         '<div class="ctl buttons"><button type="button" id="dl-csv">Table as CSV</button>'
         '<button type="button" id="dl-json">All entries as JSON</button>'
         '<button type="button" id="dl-bib">Cite (BibTeX)</button>'
@@ -334,7 +346,7 @@ def _controls(secs: list[dict[str, Any]], subs: list[Submission]) -> str:
         "computed here by avatar-bench from the model's predictions, with 95% intervals</span>"
         '<span><span class="badge reported">reported</span> copied from a paper, not '
         "recomputed, no intervals</span><span>The address bar keeps the view (ranking, sort, "
-        "filters, search): copy it to share.</span></div>")
+        "filters, ranges, search): copy it to share.</span></div>")
 
 
 def _footer(subs: list[Submission], when: datetime) -> str:

@@ -11,8 +11,11 @@
   var PALETTE = ["--c0", "--c1", "--c2", "--c3", "--c4", "--c5", "--c6"];
   var SVGNS = "http://www.w3.org/2000/svg";
   var FILTERS = ["source", "kind", "training", "protocol"];
+  var RANGES = { pmin: ["info.parameters", 1], pmax: ["info.parameters", -1],
+    smin: ["info.train_size", 1], smax: ["info.train_size", -1],
+    dfrom: ["info.date", 1], dto: ["info.date", -1] };
   var DEFAULT = { board: "all", q: "", source: "", kind: "", training: "", protocol: "",
-    sort: "rank", dir: "ascending" };
+    sort: "rank", dir: "ascending", pmin: "", pmax: "", smin: "", smax: "", dfrom: "", dto: "" };
   var state = Object.assign({}, DEFAULT);
   var per = {};   // section id -> {page, open: {slug: true}, picks: [slug]}
   var lastHash = null;
@@ -51,6 +54,32 @@
     return v.toFixed(2);
   }
   function fold(s) { return (s || "").normalize("NFKC").toLowerCase(); }
+  function parseCount(text) {
+    var m = /^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$/.exec(text);
+    if (!m) { return null; }
+    return parseFloat(m[1]) * ({ "": 1, k: 1e3, m: 1e6, b: 1e9 })[m[2].toLowerCase()];
+  }
+  function bound(key) {
+    // A range bound, or null when empty or not understood (the input says so).
+    var text = state[key];
+    if (!text) { return null; }
+    if (key.charAt(0) === "d") { return /^\d{4}(-\d{2}(-\d{2})?)?$/.test(text) ? text : null; }
+    return parseCount(text);
+  }
+  function inRange(e) {
+    var keys = Object.keys(RANGES);
+    for (var i = 0; i < keys.length; i++) {
+      var b = bound(keys[i]);
+      if (b === null) { continue; }
+      var v = e.values[RANGES[keys[i]][0]], lower = RANGES[keys[i]][1] > 0;
+      if (v === null || v === undefined) { return false; }
+      if (typeof b === "string") {   // dates: compare at the bound's precision
+        var cut = String(v).slice(0, b.length);
+        if (lower ? cut < b : cut > b) { return false; }
+      } else if (lower ? v < b : v > b) { return false; }
+    }
+    return true;
+  }
 
   // ------------------------------------------------------------------ selection
   function matches(e) {
@@ -59,6 +88,7 @@
     if (state.kind && e.kind !== state.kind) { return false; }
     if (state.training && ((m.training_data || {}).name || "") !== state.training) { return false; }
     if (state.protocol && m.protocol !== state.protocol) { return false; }
+    if (!inRange(e)) { return false; }
     if (state.q) {
       var hay = fold([m.name, m.authors, m.organisation].join("\n"));
       var words = fold(state.q).split(/\s+/).filter(Boolean);
@@ -516,6 +546,14 @@
       s.value = state[f];
       if (s.value !== state[f]) { state[f] = ""; }
     });
+    Object.keys(RANGES).forEach(function (k) {
+      var input = document.getElementById("f-" + k);
+      input.value = state[k];
+      input.setAttribute("aria-invalid", String(!!state[k] && bound(k) === null));
+    });
+    if (Object.keys(RANGES).some(function (k) { return state[k]; })) {
+      document.querySelector("details.more").open = true;
+    }
   }
   function showRow(target) {
     var parts = target.split("--"), sec = null;
@@ -614,6 +652,12 @@
   onControl("board", "board-select", "change");
   onControl("q", "search", "input");
   FILTERS.forEach(function (f) { onControl(f, "f-" + f, "change"); });
+  Object.keys(RANGES).forEach(function (k) {
+    onControl(k, "f-" + k, "input");
+    document.getElementById("f-" + k).addEventListener("input", function (ev) {
+      ev.target.setAttribute("aria-invalid", String(!!state[k] && bound(k) === null));
+    });
+  });
   document.getElementById("dl-csv").addEventListener("click", function () {
     download("avatar-leaderboard.csv", csv(), "text/csv");
   });
