@@ -62,11 +62,21 @@ class Warns(Flaky):
         warnings.warn("weights are random; pass --checkpoint", UserWarning, stacklevel=2)
 
 
+class MetaWarns(Flaky):
+    """Warns only through its meta, as TAVLO does without a checkpoint."""
+
+    name = "meta-warns"
+
+    def meta(self):
+        return {**super().meta(), "warning": "TAVLO has NO checkpoint"}
+
+
 @pytest.fixture
 def knobs(monkeypatch):
     KNOBS.clear()
     monkeypatch.setitem(registry.BUILTIN, "flaky", "tests.test_predict_resume:Flaky")
     monkeypatch.setitem(registry.BUILTIN, "warns", "tests.test_predict_resume:Warns")
+    monkeypatch.setitem(registry.BUILTIN, "meta-warns", "tests.test_predict_resume:MetaWarns")
     monkeypatch.setattr(runner_mod, "SEGMENT_FRAMES", 3)
     yield KNOBS
     KNOBS.clear()
@@ -258,6 +268,10 @@ def test_constructor_warning_is_one_clean_line(knobs, root, tmp_path, monkeypatc
     assert res.stderr.count("weights are random") == 1
     assert "warning: weights are random; pass --checkpoint\n" in res.stderr
     assert "UserWarning" not in res.stderr and "warnings.warn" not in res.stderr
+    res = CliRunner().invoke(cli, ["predict", "-m", "meta-warns", "--root", str(root), "-o",
+                                   "m.npz"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == "warning: TAVLO has NO checkpoint\n"
 
 
 def test_reduced_precision_is_refused_for_a_numpy_model(knobs, root, tmp_path, monkeypatch):
