@@ -239,11 +239,16 @@ def test_damaged_segment_is_recomputed_and_lock_is_exclusive(knobs, root, tmp_pa
     holder._lock()
     with pytest.raises(AvatarBenchError, match="another predict run"):
         run_predict(Flaky(), ds, out)
+    with pytest.raises(AvatarBenchError, match="another predict run"):
+        run_predict(Flaky(), ds, out, restart=True)
+    assert seg.exists()                              # --restart did not touch a live run
     holder.close()
+    (tmp_path / ".p.npz.tmp-abc").write_bytes(b"half a file from a killed final write")
     knobs.update(fail_at=None, seen=0)
     run_predict(Flaky(), ds, out)
     assert knobs["seen"] == 8
     assert out.read_bytes() == whole
+    assert not (tmp_path / ".p.npz.tmp-abc").exists()
 
 
 def test_too_few_or_reordered_maps_name_the_frames(knobs, root, tmp_path, monkeypatch):

@@ -10,7 +10,6 @@ produce a file that no single command made. A lock file stops two runs sharing o
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -22,7 +21,18 @@ from typing import Any
 import numpy as np
 
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.fsio import atomic_open, atomic_write_text, describe_path, sweep_stale
+from avatar_bench.fsio import (
+    TMP_MARK,
+    atomic_open,
+    atomic_write_text,
+    describe_path,
+    sweep_stale,
+)
+
+try:
+    import fcntl
+except ImportError:          # not POSIX: runs are not protected against a concurrent twin
+    fcntl = None
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
@@ -70,15 +80,18 @@ class PartialRun:
         """Create or reopen the folder; True when earlier work is being resumed."""
         if self.folder.exists() and not self.folder.is_dir():
             raise AvatarBenchError(f"{self.folder}: exists and is not a folder; remove it")
-        if restart and self.folder.exists():
-            shutil.rmtree(self.folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AvatarBenchError(f"{self.folder}: cannot create the partial-run folder: "
                                    f"{exc.strerror or exc}") from exc
         self._lock()
-        sweep_stale(self.folder, older_than_s=0)   # we hold the lock: leftovers are dead
+        # We hold the lock: temporary files of this output and its segments are dead.
+        sweep_stale(self.folder, older_than_s=0)
+        for tmp in self.output.parent.glob(f".{self.output.name}{TMP_MARK}*"):
+            tmp.unlink(missing_ok=True)
+        if restart:
+            (self.folder / STATE_NAME).unlink(missing_ok=True)
         old = self._read_state()
         if old is None:
             for seg in self.folder.glob("seg-*.npz"):
@@ -96,6 +109,8 @@ class PartialRun:
         return True
 
     def _lock(self) -> None:
+        if fcntl is None:
+            return
         fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
