@@ -466,3 +466,12 @@ def test_range_filters_on_params_training_size_and_date(page, open_page) -> None
     bad.send_keys("July")
     assert bad.get_attribute("aria-invalid") == "true" and len(_slugs(drv, MINI)) == 2
     assert _severe(drv) == []
+
+
+def test_row_link_clicked_on_the_page_keeps_the_view(page) -> None:
+    _sort(page, MINI, "single_sound.ciou")                  # mini-hostile first
+    page.find_element(By.CSS_SELECTOR, f'#{MINI} tr[data-slug="mini-a"] td.rank a').click()
+    assert page.current_url.endswith(f"#{MINI}--mini-a")
+    assert _slugs(page, MINI) == ["mini-hostile", "mini-a"]  # still sorted as chosen
+    assert "target" in page.find_element(By.ID, f"{MINI}--mini-a").get_attribute("class")
+    assert _severe(page) == []

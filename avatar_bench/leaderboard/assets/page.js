@@ -558,16 +558,23 @@
   function showRow(target) {
     var parts = target.split("--"), sec = null;
     DATA.sections.forEach(function (s) { if (s.id === parts[0]) { sec = s; } });
-    if (!sec) { return; }
+    if (!sec || (state.board !== "all" && state.board !== sec.id)) { return false; }
     var rows = visibleRows(sec), at = -1;
     rows.forEach(function (r, i) { if (r.slug === parts.slice(1).join("--")) { at = i; } });
-    if (at < 0) { return; }
+    if (at < 0) { return false; }
     per[sec.id].page = Math.floor(at / PAGE);
     renderSection(sec);
     var tr = document.getElementById(sec.id + "--" + rows[at].slug);
     if (tr) { tr.classList.add("target"); tr.scrollIntoView({ block: "center" }); }
+    return !!tr;
   }
-  function restore() {
+  function restore(keep) {
+    // A row link clicked on the page keeps the current view when the row is in it.
+    var raw = location.hash.slice(1);
+    if (keep && raw && raw.indexOf("=") < 0 && showRow(decodeURIComponent(raw))) {
+      lastHash = location.hash;
+      return;
+    }
     var target = readHash();
     syncControls();
     DATA.sections.forEach(renderSection);
@@ -676,7 +683,7 @@
     renderAll();
   });
   window.addEventListener("hashchange", function () {
-    if (location.hash !== lastHash) { restore(); }
+    if (location.hash !== lastHash) { restore(true); }
   });
   var resizeTimer = null;
   window.addEventListener("resize", function () {
