@@ -313,3 +313,53 @@ def test_memory_does_not_grow_with_the_dataset(tmp_path):
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
     with np.load(tmp_path / "big.npz") as data:
         assert data["heatmaps"].shape == (3000, 90, 160)
+
+
+class Slow(Flaky):
+    """Sleeps per frame once the first segment is done, so a test can kill it mid-run."""
+
+    name = "slow"
+
+    def predict(self, dataset, frames):
+        import time
+
+        for item in super().predict(dataset, frames):
+            if KNOBS.get("seen", 0) > 4:
+                time.sleep(0.5)
+            yield item
+
+
+KILL_RUNNER = ("import sys; from avatar_bench.models import registry; "
+               "from avatar_bench.predict import runner; runner.SEGMENT_FRAMES = 3; "
+               "registry.BUILTIN['slow'] = 'tests.test_predict_resume:Slow'; "
+               "sys.argv[0] = 'avatar-bench'; from avatar_bench.cli import main; main()")
+
+
+def test_killed_process_resumes_to_identical_bytes(root, tmp_path):
+    """SIGKILL (no cleanup at all) after the first segment, then the same command again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-c", KILL_RUNNER, "predict", "-m", "slow", "--root", str(root)]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    whole = subprocess.run([*cmd, "-o", "whole.npz"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert whole.returncode == 0, whole.stderr
+    proc = subprocess.Popen([*cmd, "-o", "p.npz"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = partial_path(tmp_path / "p.npz") / "seg-000000.npz"
+    deadline = time.monotonic() + 60
+    while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert first.exists() and not (tmp_path / "p.npz").exists()
+    again = subprocess.run([*cmd, "-o", "p.npz"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stderr and "resumed" in again.stdout
+    assert (tmp_path / "p.npz").read_bytes() == (tmp_path / "whole.npz").read_bytes()
+    assert not partial_path(tmp_path / "p.npz").exists()
