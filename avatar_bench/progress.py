@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -46,12 +47,10 @@ class Meter:
     """
 
     def __init__(self, desc: str, total: int, initial: int = 0, unit: str = "it",
-                 every_s: float = 30.0) -> None:
-        import time
-
+                 every_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.desc, self.total, self.n, self.unit = desc, total, initial, unit
         self._initial, self._every = initial, every_s
-        self._clock = time.monotonic
+        self._clock = clock
         self._start = self._last = self._clock()
         self._bar = None
         if enabled():

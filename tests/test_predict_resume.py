@@ -363,3 +363,22 @@ def test_killed_process_resumes_to_identical_bytes(root, tmp_path):
     assert "resuming" in again.stderr and "resumed" in again.stdout
     assert (tmp_path / "p.npz").read_bytes() == (tmp_path / "whole.npz").read_bytes()
     assert not partial_path(tmp_path / "p.npz").exists()
+
+
+def test_progress_lines_count_resumed_frames_out_of_the_rate(monkeypatch, capsys):
+    """100 frames resumed, then 200 in 10 s: 20 frames/s, 800 left -> ETA 40 s."""
+    from avatar_bench import progress
+
+    monkeypatch.delenv("AVATAR_BENCH_QUIET", raising=False)
+    monkeypatch.setattr(progress, "enabled", lambda: False)        # not a terminal
+    now = [0.0]
+    meter = progress.Meter("predict x", 1100, initial=100, unit="frame", every_s=30,
+                           clock=lambda: now[0])
+    now[0] = 10.0
+    meter.update(200)
+    assert meter.eta_s() == pytest.approx(40.0)
+    assert capsys.readouterr().err == ""                           # not 30 s yet
+    now[0] = 31.0
+    meter.update(0)
+    assert capsys.readouterr().err == ("predict x: 300/1,100 frames (27%), 6.5 frames/s, "
+                                       "ETA 2 min\n")
