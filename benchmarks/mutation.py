@@ -64,6 +64,8 @@ TESTS = (
     "tests/test_ref_evaluator.py",
     "tests/test_ref_rasterise.py",
     "tests/test_hand_rules.py",
+    "tests/test_hand_dataset.py",
+    "tests/test_hand_threshold.py",
 )
 DESELECT = "not mini"
 
