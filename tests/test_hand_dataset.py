@@ -15,6 +15,21 @@ TINY = {"task": "Single-Sound", "audio_visual_category": "bee", "bbox": [10.1, 1
         "segmentation": [[10.1, 10.1, 10.3, 10.1, 10.3, 10.3, 10.1, 10.3]]}
 
 
+def _clip(path) -> None:
+    """Three grey frames of H.264 (enough for the index to probe fps and length)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=5)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 90, np.uint8), "rgb24")
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+
+
 @pytest.fixture()
 def ds(tmp_path):
     root = tmp_path / "root"
@@ -30,6 +45,7 @@ def ds(tmp_path):
     write_frame(root, V2, 6, [instance("Multi-Entity", "car", box)], jpeg=False)
     # V3: one frame; the bee's polygon lies between pixel centres (draws nothing).
     write_frame(root, V3, 1, [TINY, instance("Single-Sound", "dog", box)], jpeg=False)
+    _clip(root / "video" / f"{V2}.mp4")  # one clip of three videos
     return AvatarDataset(root, name="hand", use_cache=False)
 
 
@@ -46,7 +62,7 @@ def test_summary_counts(ds):
     assert s["cross_event_scored_frames"] == 2   # V1's frames with an on-screen instance
     assert s["frames_per_video"] == {"min": 1, "mean": 2.0, "max": 3,
                                      "histogram": {1: 1, 2: 1, 3: 1}}
-    assert (s["videos_with_clip"], s["skipped_frames"], s["skipped"]) == (0, 0, [])
+    assert (s["videos_with_clip"], s["skipped_frames"], s["skipped"]) == (1, 0, [])
     [empty] = s["empty_instances"]
     assert empty.startswith(f"{V3}_00001: annotations[0] (bee, single_sound)")
     assert "360x640" in empty
@@ -88,3 +104,13 @@ def test_scenario_frames_lists_every_membership(ds):
     assert f["mixed_sound"] == [f"{V1}_00002"]
     assert sorted(f["multi_entity"]) == [f"{V2}_00005", f"{V2}_00006"]
     assert sorted(f["off_screen"]) == [f"{V1}_00003", f"{V2}_00005"]
+
+
+def test_lenient_summary_lists_skipped_frames(tmp_path):
+    root = tmp_path / "root"
+    write_frame(root, V1, 1, [instance("Single-Sound", "dog", (0, 0, 9, 9))], jpeg=False)
+    bad = write_frame(root, V1, 2, [instance("Loud", "dog", (0, 0, 9, 9))], jpeg=False)
+    s = summary(AvatarDataset(root, strict=False, use_cache=False), check_masks=False)
+    assert (s["frames"], s["skipped_frames"]) == (1, 1)
+    [why] = s["skipped"]
+    assert str(bad) in why and "task" in why
