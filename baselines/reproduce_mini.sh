@@ -8,7 +8,7 @@ OUT=${OUT:-runs/mini}
 STAGE=${STAGE:-all}
 SUB=${SUB:-submissions}
 DATE=${DATE:-$(date -u +%F)}
-TRAIN=(--steps 200 --batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --data mini)
+TRAIN=(--steps 200 --batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --dataset mini)
 mkdir -p "$OUT"
 
 if [ "$STAGE" = all ]; then

@@ -9,7 +9,7 @@
 # times measured here, summed).
 set -euo pipefail
 OUT=${OUT:-runs/mini}
-COMMON=(--batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --data mini --resume)
+COMMON=(--batch-size 8 --seed 0 --device cpu --threads 1 --num-workers 0 --dataset mini --resume)
 NOX=(--config small --option negative_pool=max --option cross_modal_attention=false)
 
 stages() {  # run model last-step [train args...]: 200-step stages from 400 to last-step

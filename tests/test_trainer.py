@@ -208,7 +208,7 @@ def test_cli_train_writes_checkpoint_and_reports(tmp_path):
 
     out = tmp_path / "cli"
     res = CliRunner().invoke(COMMANDS[0], [
-        "--model", "tavlo", "--config", "tiny", "--data", "synthetic", "--steps", "1",
+        "--model", "tavlo", "--config", "tiny", "--dataset", "synthetic", "--steps", "1",
         "--batch-size", "2", "--num-workers", "0", "--device", "cpu", "--output", str(out),
         "--option", "depth=2"])
     assert res.exit_code == 0, res.output

@@ -70,7 +70,7 @@ def test_torchrun_launch_uses_the_environment(tmp_path):
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
          "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
          "-m", "avatar_bench.cli.train", "--model", "tavlo", "--config", "tiny",
-         "--data", "synthetic", "--steps", "1", "--batch-size", "2", "--num-workers", "0",
+         "--dataset", "synthetic", "--steps", "1", "--batch-size", "2", "--num-workers", "0",
          "--device", "cpu", "--threads", "1", "--output", str(out)],
         capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
