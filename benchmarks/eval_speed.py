@@ -30,9 +30,11 @@ TASKS = ("Single-Sound", "Mixed-Sound", "Multi-Entity", "Off-Screen")
 
 
 def _polygon(rng: np.random.Generator) -> tuple[list[float], list[float]]:
-    """A random convex-ish hexagon inside 640x360; returns (bbox, polygon)."""
+    """A random convex-ish hexagon strictly inside 640x360 (never clipped flat onto the
+    border: the dataset refuses zero-area polygons); returns (bbox, polygon)."""
     cx, cy = rng.uniform(80, 560), rng.uniform(60, 300)
-    rx, ry = rng.uniform(20, 150), rng.uniform(20, 100)
+    rx = rng.uniform(20, min(150, cx - 1, 639 - cx))
+    ry = rng.uniform(20, min(100, cy - 1, 359 - cy))
     ang = np.sort(rng.uniform(0, 2 * np.pi, 6))
     xs = np.clip(cx + rx * np.cos(ang), 0, 640)
     ys = np.clip(cy + ry * np.sin(ang), 0, 360)

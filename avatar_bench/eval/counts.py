@@ -241,44 +241,74 @@ class AvatarPasses:
 class Boundary:
     """Collects one threshold's ``Split`` records for a value interval known to hold (or
     expected to hold) the k-th largest pixel. ``finish`` gives the exact threshold and each
-    frame's positives, or None when the k-th largest pixel is not inside the interval."""
+    frame's positives, or None when the k-th largest pixel is not inside the interval.
+
+    Records are appended to large blocks (``BLOCK`` values each) rather than kept as one
+    small array per frame: small arrays freed later stay in the allocator's heap, so the
+    resident memory would count them twice while ``finish`` works.
+    """
+
+    BLOCK = 1 << 22
 
     def __init__(self, n_frames: int, k: int) -> None:
         self.k = k
-        self.values: list[np.ndarray | None] = [None] * n_frames
-        self.bits: list[np.ndarray | None] = [None] * n_frames
+        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.fill = 0
+        self.segments: list[tuple[int, int, int, int]] = []  # (frame, block, start, length)
         self.pos_above = np.zeros(n_frames, np.int64)
         self.inter_above = np.zeros((n_frames, 4), np.int64)
 
     def add(self, i: int, s: Split) -> None:
-        self.values[i], self.bits[i] = s.values, s.bits
         self.pos_above[i], self.inter_above[i] = s.pos_above, s.inter_above
+        n = len(s.values)
+        if not n:
+            return
+        if not self.blocks or self.fill + n > len(self.blocks[-1][0]):
+            size = max(self.BLOCK, n)
+            self.blocks.append((np.empty(size, np.float32), np.empty(size, np.uint8)))
+            self.fill = 0
+        values, bits = self.blocks[-1]
+        values[self.fill:self.fill + n], bits[self.fill:self.fill + n] = s.values, s.bits
+        self.segments.append((i, len(self.blocks) - 1, self.fill, n))
+        self.fill += n
+
+    def _used(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        values, bits = self.blocks[b]
+        end = self.fill if b == len(self.blocks) - 1 else max(
+            st + n for _, blk, st, n in self.segments if blk == b)
+        return values[:end], bits[:end]
 
     def finish(self) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """``(threshold, pos, inter)``: pos/inter per frame at ``value >= threshold``."""
-        lengths = np.array([0 if v is None else len(v) for v in self.values], np.int64)
+        """``(threshold, pos, inter)``: pos/inter per frame at ``value >= threshold``.
+
+        Memory: one partitioned copy of the stored values finds the threshold; the counts
+        are segment sums per block (``np.add.reduceat``), with block-sized temporaries.
+        """
+        total = sum(n for *_, n in self.segments)
         rank = self.k - int(self.pos_above.sum())  # rank of the threshold inside the interval
-        if not 1 <= rank <= int(lengths.sum()):
+        if not 1 <= rank <= total:
             return None
-        allv = np.concatenate([v for v in self.values if v is not None])
-        allb = np.concatenate([b for b in self.bits if b is not None])
-        self.values = self.bits = []  # free the per-frame copies early
-        thr = np.partition(allv, len(allv) - rank)[len(allv) - rank]
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        dtype = np.int32 if len(allv) < 2**31 else np.int64
-
-        def per_frame(sel: np.ndarray) -> np.ndarray:
-            """How many selected pixels each frame has (one cumulative sum, no copies)."""
-            c = np.cumsum(sel, dtype=dtype)
-            upto = np.where(ends > 0, c[np.maximum(ends - 1, 0)], 0)
-            before = np.where(starts > 0, c[np.maximum(starts - 1, 0)], 0)
-            return upto.astype(np.int64) - before
-
-        hit = allv >= thr
-        pos = self.pos_above + per_frame(hit)
-        inter = self.inter_above + np.stack(
-            [per_frame(hit & ((allb >> j) & 1).astype(bool)) for j in range(4)], axis=1)
+        used = [self._used(b) for b in range(len(self.blocks))]
+        allv = np.concatenate([v for v, _ in used])
+        allv.partition(total - rank)
+        thr = allv[total - rank]
+        del allv
+        pos = self.pos_above.copy()
+        inter = self.inter_above.copy()
+        seg = np.array(self.segments, np.int64).reshape(-1, 4)
+        for b, (values, bits) in enumerate(used):
+            mine = seg[seg[:, 1] == b]
+            if not len(mine):
+                continue
+            frames, starts = mine[:, 0], mine[:, 2]
+            hit = values >= thr
+            np.add.at(pos, frames, np.add.reduceat(hit, starts, dtype=np.int64))
+            for j in range(4):
+                sel = np.bitwise_and(bits, np.uint8(1 << j))
+                sel = np.not_equal(sel, 0, out=sel.view(bool))
+                sel &= hit
+                np.add.at(inter[:, j], frames, np.add.reduceat(sel, starts, dtype=np.int64))
+        self.blocks, self.segments = [], []
         return float(thr) + 0.0, pos, inter
 
 
