@@ -98,3 +98,9 @@ def test_truncated_file_raises_clean_error(tmp_path):
     with pytest.raises(AvatarBenchError, match="cannot use"):
         load_predictions(cut)
     assert load_predictions(path).n_maps == 20
+
+
+def test_writer_refuses_non_finite_meta_and_leaves_nothing(tmp_path):
+    with pytest.raises(AvatarBenchError, match="non-finite number"):
+        write_predictions(tmp_path / "p.npz", iter(_items(2)), 2, {"loss": float("nan")})
+    assert list(tmp_path.iterdir()) == []

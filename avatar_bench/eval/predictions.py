@@ -499,7 +499,12 @@ def write_predictions(path: str | os.PathLike, items: Iterable[tuple[str, np.nda
                     _npy_header(fp, (0, 1, 1), dtype)
             _write_member(zf, "keys.npy", np.array(keys, dtype=str))
             if meta is not None:
-                text = json.dumps(meta, sort_keys=True, default=str, allow_nan=False)
+                try:
+                    text = json.dumps(meta, sort_keys=True, default=str, allow_nan=False)
+                except ValueError as exc:
+                    raise AvatarBenchError(
+                        f"write_predictions: meta holds a non-finite number ({exc}); the "
+                        "evaluator would refuse it") from exc
                 _write_member(zf, "meta.npy", np.array(text, dtype=str))
     return path
 
