@@ -11,7 +11,7 @@ from avatar_bench.errors import AvatarBenchError
 from avatar_bench.models.registry import TORCH_HINT
 
 MODELS = ("tavlo", "ezvsl", "slavc", "ssltie")
-STREAMS = ("mini", "synthetic")
+STREAMS = ("mini", "mini-v2", "synthetic")
 
 
 def _stream(dataset: str | None, data: str | None) -> str:

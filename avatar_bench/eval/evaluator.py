@@ -374,8 +374,9 @@ class Evaluator:
             mask = self.member[s]
             col = self.cious[mask, GT_SCENARIOS.index("total" if s == "cross_event" else s)]
             entry = dict(metrics.summarise_ciou(col), n_frames=int(mask.sum()))
-            entry["ci"] = (bootstrap.ciou_intervals(col, self.video[mask], weights)
-                           if weights is not None else {f: None for f in metrics.CIOU_FIELDS})
+            ci = (bootstrap.ciou_intervals(col, self.video[mask], weights)
+                  if weights is not None else {f: None for f in metrics.CIOU_FIELDS})
+            entry["ci"] = {f: bootstrap.covering(v, entry.get(f)) for f, v in ci.items()}
             out["metrics"][s] = entry
         off = self.off_screen
         legacy = p.name == "legacy"
@@ -389,6 +390,9 @@ class Evaluator:
                    "tn_dagger": bootstrap.mean_interval(tnd, self.video[off], weights)
                    if weights is not None and not legacy else None},
         }
+        cis = out["off_screen"]["ci"]
+        for f in cis:
+            cis[f] = bootstrap.covering(cis[f], out["off_screen"][f])
         return out
 
     def run(self) -> dict:

@@ -64,14 +64,18 @@ class ClipSource(Protocol):
 # --------------------------------------------------------------------------- sources
 @dataclass
 class MiniSource:
-    """AVATAR-mini's generated training clips; shards differ by seed (the world is endless)."""
+    """AVATAR-mini's generated training clips; shards differ by seed (the world is endless).
+    ``version`` picks the world (1: ``mini``, 2: ``mini-v2``)."""
+
+    def __init__(self, version: int = 1) -> None:
+        self.version = version
 
     def clips(self, seed: int, shard: int, n_shards: int, recipe: Any,
               rng: np.random.Generator) -> Iterator[Any]:
         from avatar_bench.data.mini import training_clips
 
         yield from training_clips(seed=seed, n_clips=None,
-                                  frames_per_clip=recipe.frames_per_clip)
+                                  frames_per_clip=recipe.frames_per_clip, version=self.version)
 
 
 def read_clip_list(path: str | os.PathLike) -> list[str]:
@@ -248,7 +252,9 @@ def make_source(data: str = "mini", data_dir: str | None = None, clip_list: str 
         raise AvatarBenchError("--clip-list needs --data-dir (the folder holding the clips)")
     if data == "mini":
         return MiniSource()
+    if data == "mini-v2":
+        return MiniSource(version=2)
     if data == "synthetic":
         return SyntheticSource()
-    raise AvatarBenchError(f"unknown training data {data!r}: expected 'mini', 'synthetic', "
-                           "or --data-dir DIR")
+    raise AvatarBenchError(f"unknown training data {data!r}: expected 'mini', 'mini-v2', "
+                           "'synthetic', or --data-dir DIR")
