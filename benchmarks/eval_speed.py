@@ -88,7 +88,13 @@ def make_predictions(path: Path, keys: list[str], size: int = 224, seed: int = 0
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process image's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across
+    fork + exec, so a child would report its parent's peak when the parent was larger."""
+    try:
+        with open("/proc/self/status") as fh:
+            return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:

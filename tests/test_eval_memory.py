@@ -1,7 +1,7 @@
 """Evaluator memory is bounded by design: large maps (up to the 2048x2048 maximum) are read,
 validated and resized a few at a time, so peak memory does not grow with their number.
 
-Each evaluation runs in a fresh subprocess; its peak resident memory (``ru_maxrss`` of the
+Each evaluation runs in a fresh subprocess; its peak resident memory (``VmHWM`` of the
 child) is compared against the stated bound and against a run with fewer maps.
 """
 
@@ -24,12 +24,15 @@ BOUND_BYTES = 1 << 30
 SIDE = 2048
 
 CHILD = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     from avatar_bench.data import AvatarDataset
     from avatar_bench.eval import Evaluator, Protocol
     ds = AvatarDataset(sys.argv[1], use_cache=False)
     r = Evaluator(ds, sys.argv[2], Protocol(bootstrap=100), workers=2).run()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork/vfork + exec, so a child of a
+    # large pytest process would report its parent's peak; VmHWM belongs to this image only.
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()
+    peak = int(status[0]) * 1024
     print(json.dumps({"peak": peak, "ciou": r["metrics"]["total"]["ciou"]}))
 """)
 
