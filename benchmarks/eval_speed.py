@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from peak_memory import own_peak_mb  # benchmarks/ is on sys.path when run as a script
 
 TASKS = ("Single-Sound", "Mixed-Sound", "Multi-Entity", "Off-Screen")
 
@@ -87,16 +88,6 @@ def make_predictions(path: Path, keys: list[str], size: int = 224, seed: int = 0
     write_predictions(path, items(), len(keys), {"model": "synthetic"}, np.float16)
 
 
-def _peak_mb() -> float:
-    """This process image's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across
-    fork + exec, so a child would report its parent's peak when the parent was larger."""
-    try:
-        with open("/proc/self/status") as fh:
-            return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:
     from avatar_bench.data import AvatarDataset
     from avatar_bench.eval import Evaluator, Protocol
@@ -118,7 +109,7 @@ def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:
     return {"index_s": round(t_index, 2), "evaluate_s": round(total, 2), "phases": phases,
             "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "route": ev.route,
             "sample_missed": ev.sample_missed,
-            "peak_rss_mb": round(_peak_mb()), "workers": ev.workers,
+            "peak_rss_mb": round(own_peak_mb()), "workers": ev.workers,
             "ciou_total": ev.summarise()["metrics"]["total"]["ciou"]}
 
 
@@ -139,7 +130,7 @@ def child_naive(root: str, preds: str) -> dict:
         if ds.instances_for(f, "total"):
             pos, g = resized[f.key] >= thr, ds.gt_mask(f, "total")
             cious.append((pos & g).sum() / (g.sum() + (pos & ~g).sum()))
-    return {"naive_s": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(_peak_mb()),
+    return {"naive_s": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(own_peak_mb()),
             "ciou_total": float(np.mean(cious) * 100)}
 
 

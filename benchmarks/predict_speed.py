@@ -34,6 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from peak_memory import own_peak_mb  # benchmarks/ is on sys.path when run as a script
 
 MODELS = ("ezvsl", "slavc", "ssltie", "tavlo")
 
@@ -161,18 +162,8 @@ def measure(model: str, root: Path, args: argparse.Namespace) -> dict:
     shutil.rmtree(out.parent)
     return {"model": model, "device": args.device, "frames": n, "decode_fps": decode,
             "forward_fps": fwd, "e2e_fps": e2e,
-            "peak_rss_mb": _own_peak_mb(),
+            "peak_rss_mb": own_peak_mb(),
             "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
-
-
-def _own_peak_mb() -> float:
-    """This process image's peak RSS (VmHWM); ru_maxrss would carry the parent's peak across
-    fork + exec when the parent was larger."""
-    try:
-        with open("/proc/self/status") as fh:
-            return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
