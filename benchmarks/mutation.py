@@ -66,6 +66,7 @@ TESTS = (
     "tests/test_hand_rules.py",
     "tests/test_hand_dataset.py",
     "tests/test_hand_threshold.py",
+    "tests/test_hand_metrics.py",
 )
 DESELECT = "not mini"
 

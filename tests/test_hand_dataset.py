@@ -112,5 +112,8 @@ def test_lenient_summary_lists_skipped_frames(tmp_path):
     bad = write_frame(root, V1, 2, [instance("Loud", "dog", (0, 0, 9, 9))], jpeg=False)
     s = summary(AvatarDataset(root, strict=False, use_cache=False), check_masks=False)
     assert (s["frames"], s["skipped_frames"]) == (1, 1)
+    # Scenarios without instances count 0 (not absent, not None).
+    assert s["instances_per_scenario"] == {"single_sound": 1, "mixed_sound": 0,
+                                           "multi_entity": 0, "off_screen": 0}
     [why] = s["skipped"]
     assert str(bad) in why and "task" in why

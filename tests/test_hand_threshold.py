@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.eval.threshold import high_histogram, key_to_float, select_bin, top_count
+from avatar_bench.eval.threshold import (
+    bin_bounds,
+    float_keys,
+    high_histogram,
+    key_to_float,
+    select_bin,
+    top_count,
+)
 
 
 @pytest.mark.parametrize("percent", [0, -1, 100.5, 101])
@@ -22,7 +29,7 @@ def test_top_count_refuses_percent_outside_0_100(percent):
 def test_top_count_limits():
     assert top_count(1, 10) == 1      # one pixel: k = ceil(0.1) = 1, no error
     assert top_count(10, 100) == 10
-    with pytest.raises(AvatarBenchError, match="zero pixels"):
+    with pytest.raises(AvatarBenchError, match="^cannot select a threshold over zero pixels$"):
         top_count(0, 10)
 
 
@@ -57,3 +64,15 @@ def test_zero_threshold_is_positive_zero():
     z = key_to_float(0x7FFFFFFF)
     assert z == 0.0 and math.copysign(1.0, z) == 1.0
     assert key_to_float(0x80000000) == 0.0
+
+
+def test_bin_bounds_hand_values():
+    # 1.0 has bits 0x3F800000 -> key 0xBF800000 -> key bin 0xBF80, which spans bit patterns
+    # 0x3F800000 .. 0x3F80FFFF: 1.0 .. 1 + 0xFFFF / 2**23.
+    assert int(float_keys(np.array([1.0], np.float32))[0]) >> 16 == 0xBF80
+    assert bin_bounds(0xBF80) == (1.0, 1 + 0xFFFF / 2**23)
+    # -1.0 (bits 0xBF800000, all flipped -> key 0x407FFFFF): bin 0x407F spans -1 - 0xFFFF/2**23
+    # .. -1.0.
+    assert bin_bounds(0x407F) == (-(1 + 0xFFFF / 2**23), -1.0)
+    # The ends of the key space hold NaN patterns: they become -inf and +inf.
+    assert bin_bounds(0)[0] == -math.inf and bin_bounds(0xFFFF)[1] == math.inf

@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from avatar_bench.data import AvatarDataset
 from avatar_bench.eval import evaluate, write_predictions
@@ -46,6 +47,7 @@ def test_box_hand_counted_at_360x640_and_224x224(tmp_path):
     expected[90:270, 80:240] = True
     np.testing.assert_array_equal(m, expected)
     np.testing.assert_array_equal(ds.gt_mask(f), expected)  # defaults: total at 360x640
+    np.testing.assert_array_equal(mask_utils.decode(ds.gt_rle(f)), expected)
     # 224x224: x 28..84 (56 columns), y 56..168 (112 rows).
     m = ds.gt_mask(f, "total", (224, 224))
     expected = np.zeros((224, 224), bool)
