@@ -10,11 +10,39 @@ import pytest
 _SESSION_CACHE: Path | None = None
 
 
+CACHE_PREFIX = "avatar-bench-test-cache-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_session_caches(tmp: Path) -> list[Path]:
+    """Remove session caches whose pytest process is gone (a killed run cannot clean up)."""
+    import shutil
+
+    removed = []
+    for path in tmp.glob(f"{CACHE_PREFIX}*-*"):
+        pid = path.name[len(CACHE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def pytest_configure(config):
     global _SESSION_CACHE
     import tempfile
 
-    _SESSION_CACHE = Path(tempfile.mkdtemp(prefix="avatar-bench-test-cache-"))
+    tmp = Path(tempfile.gettempdir())
+    sweep_dead_session_caches(tmp)
+    _SESSION_CACHE = Path(tempfile.mkdtemp(prefix=f"{CACHE_PREFIX}{os.getpid()}-"))
     os.environ["AVATAR_BENCH_CACHE"] = str(_SESSION_CACHE)
     os.environ["AVATAR_BENCH_QUIET"] = "1"
     os.environ.pop("AVATAR_ROOT", None)
@@ -22,7 +50,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    """Remove the session cache (AVATAR-mini, index caches: ~34 MB) however the run ended."""
+    """Remove the session cache (AVATAR-mini, index caches: ~34 MB) however the run ended;
+    a run killed before this point is swept by the next run's ``pytest_configure``."""
     import shutil
 
     if _SESSION_CACHE is not None:
