@@ -10,6 +10,29 @@ from avatar_bench.cli.common import dataset_options
 from avatar_bench.errors import AvatarBenchError
 
 
+def parse_options(pairs: tuple[str, ...] | list[str]) -> dict:
+    """``KEY=VALUE`` pairs -> options; VALUE as JSON when it parses, else text."""
+    import json
+
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise AvatarBenchError(f"--option {pair!r}: expected KEY=VALUE with KEY a name, "
+                                   "e.g. use_mom_eval=true")
+        if key in out:
+            raise AvatarBenchError(f"--option {key} given twice")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if isinstance(value, float) and value != value or value in (float("inf"), -float("inf")):
+            raise AvatarBenchError(f"--option {key}: expected a finite value, got {raw!r}")
+        out[key] = value
+    return out
+
+
 def _create_quietly(model: str, options: dict):
     """Build the adapter; its Python warnings become one ``warning: ...`` line each
     (a raw UserWarning would print a source line too)."""
@@ -53,19 +76,27 @@ def _create_quietly(model: str, options: dict):
               help="Discard an unfinished earlier run of this output (OUTPUT.partial/) "
                    "instead of continuing it.")
 @click.option("--debug", is_flag=True, help="Print the traceback when the model fails.")
+@click.option("--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="A model option without its own flag, e.g. --option use_mom_eval=true "
+                   "(SLAVC's momentum maps). VALUE is read as JSON when it parses "
+                   "(true, 3, 0.5), else as text. Repeatable.")
 @dataset_options
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True,
               help="Predictions file to write (.npz). An interrupted run keeps its finished "
                    "frames in OUTPUT.partial/; rerunning the same command continues it.")
 def predict(model: str, checkpoint, device: str, precision: str, batch_size, audio_window,
-            seed: int, workers, threads: int, restart: bool, debug: bool, load_dataset,
-            output: str) -> None:
+            seed: int, workers, threads: int, restart: bool, debug: bool,
+            extra: tuple[str, ...], load_dataset, output: str) -> None:
     """Run MODEL on every annotated frame and write a predictions file."""
     from avatar_bench.predict import PredictError, run_predict
 
     options = {"seed": seed, "device": device}
     given = {"checkpoint": checkpoint, "batch_size": batch_size, "audio_window": audio_window}
     options.update({k: v for k, v in given.items() if v is not None})
+    for key, value in parse_options(extra).items():
+        if key in options or key in given:
+            raise AvatarBenchError(f"--option {key}: use the --{key.replace('_', '-')} flag")
+        options[key] = value
     adapter, shown = _create_quietly(model, options)
     meta = adapter.meta()
     if meta.get("warning") and meta["warning"] not in shown:
