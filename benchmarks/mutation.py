@@ -67,6 +67,7 @@ TESTS = (
     "tests/test_hand_dataset.py",
     "tests/test_hand_threshold.py",
     "tests/test_hand_metrics.py",
+    "tests/test_eval_interval_cover.py",
 )
 DESELECT = "not mini"
 

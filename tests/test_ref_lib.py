@@ -258,6 +258,13 @@ def bootstrap(rows: dict, n: int, seed: int) -> dict:
     return {key: [float(x) for x in np.percentile(v, [2.5, 97.5])] for key, v in reps.items()}
 
 
+def hull(interval: list[float], estimate: float | None) -> list[float]:
+    """The reported interval: the percentile interval widened to contain the estimate."""
+    if estimate is None:
+        return interval
+    return [min(interval[0], estimate), max(interval[1], estimate)]
+
+
 # ------------------------------------------------------------------ the references' own checks
 def test_bilinear_half_pixel_hand_values():
     # 2 -> 4 samples at -0.25 (clamped to 0), 0.25, 0.75, 1.25 (both neighbours = 1).
