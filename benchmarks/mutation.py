@@ -4,8 +4,9 @@ mutmut plants one small change at a time (``<`` -> ``<=``, ``+ 1`` -> ``+ 2``, a
 dropped argument) in the functions below and runs the tests that cover each function; a
 mutant the tests do not fail on ("survived") is a bug they would let through.
 
-    python benchmarks/mutation.py                        # HEAD, 2 workers, ~30 min budget
-    python benchmarks/mutation.py --source worktree -o /tmp/mutation-raw.md
+    python benchmarks/mutation.py --import-time -o /tmp/mutation-raw.md   # HEAD, 2 workers
+    python benchmarks/mutation.py --source worktree       # uncommitted files too
+    python benchmarks/mutation.py --reuse --report-only --import-time   # report again
 
 Never mutates the checkout: it clones HEAD (or copies the working tree's tracked and
 untracked, non-ignored files with ``--source worktree``) into ``--workdir`` and runs there,
@@ -70,6 +71,12 @@ TESTS = (
     "tests/test_eval_interval_cover.py",
 )
 DESELECT = "not mini"
+#: Functions that run while their module is imported, before mutmut switches a mutant on:
+#: their mutants always "survive" a normal run. ``--import-time`` applies each one to the
+#: source of the copy and runs these tests on it directly.
+IMPORT_TIME = {"avatar_bench.eval.threshold.x__raw_to_key_bin__mutmut_*":
+               ("avatar_bench/eval/threshold.py",
+                ["tests/test_eval_threshold.py", "tests/test_hand_threshold.py"])}
 
 
 def _copy_source(dest: Path, source: str) -> None:
@@ -133,7 +140,7 @@ def _selected(name: str, globs: list[str]) -> bool:
     return any(fnmatchcase(name, g) for g in globs)
 
 
-def _report(work: Path, results: dict[str, str], globs: list[str], elapsed: float,
+def _report(work: Path, results: dict[str, str], globs: list[str], elapsed: float | None,
             head: str) -> str:
     """Counts per status, then the diff of every mutant that was run and not killed."""
     chosen = {k: v for k, v in sorted(results.items()) if _selected(k, globs)}
@@ -141,7 +148,8 @@ def _report(work: Path, results: dict[str, str], globs: list[str], elapsed: floa
     for status in chosen.values():
         counts[status] = counts.get(status, 0) + 1
     out = [f"# Raw mutation report (mutmut, {head})", "",
-           f"{len(chosen)} mutants in {elapsed / 60:.1f} min: "
+           f"{len(chosen)} mutants"
+           + (f" in {elapsed / 60:.1f} min: " if elapsed is not None else " (earlier run): ")
            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), ""]
     for name, status in chosen.items():
         if status in ("killed", "timeout", "not checked"):
@@ -149,6 +157,27 @@ def _report(work: Path, results: dict[str, str], globs: list[str], elapsed: floa
         diff = _mutmut(work, ["show", name], 120).stdout.strip()
         out += [f"## {name}: {status}", "", "```diff", diff, "```", ""]
     return "\n".join(out) + "\n"
+
+
+def _import_time(work: Path, results: dict[str, str]) -> list[str]:
+    """Apply each import-time mutant to the copy's source, run its tests, restore the file."""
+    from fnmatch import fnmatchcase
+
+    if not (work / ".git").exists():
+        return ["- not checked: the copy is not a git clone (use --source head)"]
+    lines = []
+    for glob, (source, tests) in IMPORT_TIME.items():
+        for name in sorted(n for n in results if fnmatchcase(n, glob)):
+            subprocess.run(["git", "checkout", "-q", "--", source], cwd=work, check=True)
+            _mutmut(work, ["apply", name], 120)
+            env = dict(os.environ, PYTHONPATH=str(work))
+            run = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "pytest", "-q",
+                                  "-x", "-p", "no:cacheprovider", *tests], cwd=work, env=env,
+                                 capture_output=True, text=True, timeout=600)
+            status = "killed" if run.returncode else "survived"
+            lines.append(f"- {name}: {status} when applied ({run.stdout.strip().splitlines()[-1]})")
+        subprocess.run(["git", "checkout", "-q", "--", source], cwd=work, check=True)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="raw report (markdown); default: <workdir>/mutation-raw.md")
     ap.add_argument("--only", nargs="*", default=None,
                     help="mutant-name globs to (re)run instead of the default set")
+    ap.add_argument("--report-only", action="store_true",
+                    help="with --reuse: do not run mutmut, only write the report")
+    ap.add_argument("--import-time", action="store_true",
+                    help="also apply the import-time mutants (IMPORT_TIME) one by one")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the copy in --workdir and mutmut's results from an earlier run")
     args = ap.parse_args(argv)
@@ -172,19 +205,27 @@ def main(argv: list[str] | None = None) -> int:
         _copy_source(work, args.source)
         tests = [t for t in TESTS if (work / t).exists()]
         (work / "setup.cfg").write_text(_config(tests))
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                          cwd=work if (work / ".git").exists() else REPO,
                           capture_output=True, text=True).stdout.strip()
     start = time.monotonic()
     globs = list(args.only) if args.only else list(MUTANTS)
     try:
-        run = _mutmut(work, ["run", "--max-children", str(args.children), *globs],
-                      args.budget_min * 60)
-        tail = run.stdout[-3000:]
+        if args.report_only:
+            tail = "report only (no run)"
+        else:
+            run = _mutmut(work, ["run", "--max-children", str(args.children), *globs],
+                          args.budget_min * 60)
+            tail = run.stdout[-3000:]
     except subprocess.TimeoutExpired:
         tail = f"stopped after {args.budget_min} min (--budget-min)"
     elapsed = time.monotonic() - start
     print(tail)
-    text = _report(work, _results(work), globs, elapsed, head)
+    results = _results(work)
+    text = _report(work, results, globs, None if args.report_only else elapsed, head)
+    if args.import_time:
+        text += "\n## Import-time mutants, applied to the source\n\n"
+        text += "\n".join(_import_time(work, results)) + "\n"
     output = args.output or work / "mutation-raw.md"
     sys.path.insert(0, str(REPO))
     from avatar_bench.fsio import atomic_write_text
