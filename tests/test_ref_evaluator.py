@@ -279,3 +279,34 @@ def test_every_threshold_route_matches_reference(noise_world, route, options):
     assert (ev.route, ev.sample_missed) == (route, False)  # the route really ran, and hit
     assert got["thresholds"] == want["thresholds"]
     _check(got, ref.aggregate(list(want["rows"].values())))
+
+
+def test_sampled_route_when_the_sample_misses_every_dagger_frame(tmp_path):
+    """40 one-frame-per-row maps; the only off-screen video's frame is file row 39, which a
+    sample of every 4th chunk never reads: the †TN sample is empty, so its interval cannot be
+    estimated and the exact route must run (not fail on an empty sample)."""
+    from avatar_bench.eval import Evaluator, Protocol
+
+    rng = np.random.default_rng(4)
+    frames, maps = {}, {}
+    for i in range(40):
+        vid = "a_00001" if i < 39 else "z_00002"
+        anns = ([{"task": "Off-Screen", "audio_visual_category": "man"}] if i == 39 else
+                [{"task": "Single-Sound", "audio_visual_category": "dog", "bbox": [0, 0, 4, 2],
+                  "segmentation": [[0, 0, 4, 0, 4, 2, 0, 2]]}])
+        ann = {"original_width": 8, "original_height": 8, "annotations": anns}
+        folder = tmp_path / "root" / "metadata" / vid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:05d}.json").write_text(json.dumps(ann))
+        frames[(vid, i)] = ann
+        maps[(vid, i)] = (rng.integers(0, 1 << 16, (8, 8)) / (1 << 16)).astype(np.float32)
+    items = [(f"{v}_{i:05d}", m) for (v, i), m in sorted(maps.items())]
+    path = write_predictions(tmp_path / "p.npz", iter(items), 40, {"model": "n"}, np.float32)
+    ds = AvatarDataset(tmp_path / "root", use_cache=False)
+    ev = Evaluator(ds, path, Protocol(resolution=(8, 8), bootstrap=0), workers=1, chunk=1,
+                   sample_every=4)
+    got = ev.run()
+    assert ev.route == "two-pass"
+    want = ref.per_frame(frames, maps, (8, 8))
+    assert got["thresholds"] == want["thresholds"]
+    _check(got, ref.aggregate(list(want["rows"].values())))
