@@ -13,7 +13,7 @@ untracked, non-ignored files with ``--source worktree``) into ``--workdir`` and 
 niced. The raw report lists every survivor with its diff; docs/mutation-report.md is that
 report triaged by hand (each survivor killed by a test or explained as equivalent).
 
-Needs ``pip install mutmut==3.8.1`` (the dev extra).
+Needs ``pip install -c constraints.txt -e ".[mutation]"`` (mutmut 3.8.1).
 """
 
 from __future__ import annotations
