@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 torch = pytest.importorskip("torch")
-av = pytest.importorskip("av")
+import av  # noqa: E402  (a core dependency: never skipped)
 
 from avatar_bench.data import AvatarDataset  # noqa: E402
 from avatar_bench.errors import AvatarBenchError  # noqa: E402

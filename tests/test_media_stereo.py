@@ -9,11 +9,10 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av  # noqa: E402  (a core dependency: never skipped)
 import numpy as np
 import pytest
 from PIL import Image
-
-av = pytest.importorskip("av")
 
 from avatar_bench.data import media  # noqa: E402
 from tests.fakeroot import instance, write_frame  # noqa: E402

@@ -66,7 +66,19 @@ def test_directory_of_npy(tmp_path):
     assert p.problems == [] and p.meta == {"model": "dir"}
     got = np.concatenate([m for _, m in p.iter_chunks(2)])
     np.testing.assert_array_equal(got, np.stack([m for _, m in items]))
-    assert len(p.sha256()) == 64
+    digest = p.sha256()
+    # A content hash: a copy elsewhere hashes the same; one changed map or a renamed key
+    # changes it.
+    import shutil
+
+    copy = tmp_path.parent / (tmp_path.name + "-copy")
+    shutil.copytree(tmp_path, copy)
+    assert PredictionsFile(copy).sha256() == digest
+    changed = items[2][1].copy()
+    changed[0, 0] += 1
+    np.save(copy / f"{items[2][0]}.npy", changed)
+    assert PredictionsFile(copy).sha256() != digest
+    shutil.rmtree(copy)
 
 
 def test_compressed_npz_is_streamed(tmp_path):
