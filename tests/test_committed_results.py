@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from avatar_bench.cli import cli
+from tests.cli_runs import predict_and_evaluate
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "submissions"
 MINI_ENTRIES = sorted(p.parent for p in SUBMISSIONS.glob("mini-*/results.json"))
@@ -49,22 +48,10 @@ MEDIA_TOLERANCE = 0.05
 THRESHOLD_RTOL = 1e-3
 
 
-def _predict_and_evaluate(model: str, tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    res = runner.invoke(cli, ["predict", "--model", model, "--dataset", "mini",
-                              "-o", f"{model}.npz"])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["evaluate", f"{model}.npz", "--dataset", "mini",
-                              "--output", "results.json"])
-    assert res.exit_code == 0, res.output
-    return tmp_path / "results.json"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("model", BYTE_EXACT)
 def test_reference_entries_reproduce_byte_for_byte(model, mini_root, tmp_path, monkeypatch):
-    out = _predict_and_evaluate(model, tmp_path, monkeypatch)
+    out = predict_and_evaluate(model, "mini", tmp_path, monkeypatch)
     committed = (SUBMISSIONS / f"mini-{model}" / "results.json").read_bytes()
     assert out.read_bytes() == committed
 
@@ -125,7 +112,7 @@ def test_media_comparison_catches_a_changed_metric():
 @pytest.mark.parametrize("model", MEDIA_DEPENDENT)
 def test_media_reference_entries_reproduce_within_tolerance(model, mini_root, tmp_path,
                                                             monkeypatch):
-    out = _predict_and_evaluate(model, tmp_path, monkeypatch)
+    out = predict_and_evaluate(model, "mini", tmp_path, monkeypatch)
     fresh = json.loads(out.read_text())
     committed = json.loads((SUBMISSIONS / f"mini-{model}" / "results.json").read_text())
     assert media_mismatches(fresh, committed) == []

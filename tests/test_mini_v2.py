@@ -18,6 +18,7 @@ from avatar_bench.data.mini import ensure_mini, generate_mini, training_clips, w
 from avatar_bench.data.mini.render import render_audio
 from avatar_bench.data.mini.stream import benchmark_scene
 from avatar_bench.errors import AvatarBenchError
+from tests.cli_runs import predict_and_evaluate
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "submissions"
 #: The v1 annotation checksum every v1 entry cites (submissions/mini-*/results.json).
@@ -256,22 +257,10 @@ def test_committed_v2_entries_meet_the_validity_criteria():
                                                   _ciou("random", subset)), (model, subset)
 
 
-def _predict_and_evaluate(model: str, tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    res = runner.invoke(cli, ["predict", "--model", model, "--dataset", "mini-v2",
-                              "-o", f"{model}.npz"])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["evaluate", f"{model}.npz", "--dataset", "mini-v2",
-                              "--output", "results.json"])
-    assert res.exit_code == 0, res.output
-    return tmp_path / "results.json"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["oracle", "center-prior", "random"])
 def test_v2_reference_entries_reproduce_byte_for_byte(model, mini2, tmp_path, monkeypatch):
-    out = _predict_and_evaluate(model, tmp_path, monkeypatch)
+    out = predict_and_evaluate(model, "mini-v2", tmp_path, monkeypatch)
     assert out.read_bytes() == (SUBMISSIONS / f"mini-v2-{model}" / "results.json").read_bytes()
 
 
@@ -290,7 +279,7 @@ def _metric_numbers(doc: dict) -> dict[str, float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["motion", "motion-sync"])
 def test_v2_media_entries_reproduce_within_tolerance(model, mini2, tmp_path, monkeypatch):
-    fresh = json.loads(_predict_and_evaluate(model, tmp_path, monkeypatch).read_text())
+    fresh = json.loads(predict_and_evaluate(model, "mini-v2", tmp_path, monkeypatch).read_text())
     committed = _entry(model)
     a, b = _metric_numbers(fresh), _metric_numbers(committed)
     assert a.keys() == b.keys()

@@ -10,13 +10,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_pytest_session_removes_its_cache(tmp_path):
-    env = dict(os.environ, TMPDIR=str(tmp_path))
+def _inner_pytest(tmp: Path) -> subprocess.CompletedProcess:
+    """One quick test in a child pytest whose temp directory is ``tmp``."""
+    env = dict(os.environ, TMPDIR=str(tmp))
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "tests/test_cli_quiet.py::test_without_quiet_nothing_is_silenced"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
+    return res
+
+
+def test_pytest_session_removes_its_cache(tmp_path):
+    res = _inner_pytest(tmp_path)
     assert "1 passed" in res.stdout
     assert not list(tmp_path.glob("avatar-bench-test-cache-*"))
 
@@ -29,11 +35,6 @@ def test_a_killed_runs_cache_is_swept_by_the_next_run(tmp_path):
     live = tmp_path / f"avatar-bench-test-cache-{os.getpid()}-def"
     for d in (stale, live):
         (d / "mini").mkdir(parents=True)
-    env = dict(os.environ, TMPDIR=str(tmp_path))
-    res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_cli_quiet.py::test_without_quiet_nothing_is_silenced"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout + res.stderr
+    _inner_pytest(tmp_path)
     assert not stale.exists()
     assert live.exists()
