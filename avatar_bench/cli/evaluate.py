@@ -106,7 +106,11 @@ def evaluate(predictions: str, load_dataset, output: str | None, per_frame: str 
 def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: int, seed: int,
             output: str | None) -> None:
     """Is B above A? Paired video bootstrap of B - A CIoU per subset, from two
-    `evaluate --per-frame` CSVs of the same dataset; also each model's Cross-event drop."""
+    `evaluate --per-frame` CSVs of the same dataset; also each model's Cross-event drop.
+
+    With several training seeds per model, give each side as comma-separated CSVs
+    (a_s0.csv,a_s1.csv,a_s2.csv b_s0.csv,b_s1.csv,b_s2.csv): the interval then resamples
+    seeds and videos together, and each model's mean and spread over seeds is shown."""
     import json
 
     from avatar_bench.eval.compare import compare as run_compare
@@ -119,9 +123,19 @@ def compare(per_frame_a: str, per_frame_b: str, names: str | None, bootstrap: in
         if len(labels) != 2 or not all(labels):
             raise click.BadParameter(f"expected two labels as 'A,B', got {names!r}",
                                      param_hint="--names")
-    result = run_compare(read_per_frame(per_frame_a, labels[0]),
-                         read_per_frame(per_frame_b, labels[1]), bootstrap, seed)
-    click.echo(format_comparison(result))
+    files_a, files_b = per_frame_a.split(","), per_frame_b.split(",")
+    if len(files_a) == 1 and len(files_b) == 1:
+        result = run_compare(read_per_frame(per_frame_a, labels[0]),
+                             read_per_frame(per_frame_b, labels[1]), bootstrap, seed)
+        click.echo(format_comparison(result))
+    else:
+        from avatar_bench.eval.compare_seeds import compare_seeds, format_seed_comparison
+
+        a = [read_per_frame(f) for f in files_a]
+        b = [read_per_frame(f) for f in files_b]
+        given = (labels[0] or a[0].name, labels[1] or b[0].name)
+        result = compare_seeds(a, b, bootstrap, seed, names=given)
+        click.echo(format_seed_comparison(result))
     if output:
         atomic_write_text(output, json.dumps(result, indent=2, sort_keys=True) + "\n")
         click.echo(f"wrote {output}")
