@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -13,6 +14,9 @@ from avatar_bench import __version__
 from avatar_bench.cli.common import dataset_options
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.leaderboard.ranking import RANKABLE
+
+#: Largest count accepted (integers above 2^53 are refused by the schema too).
+MAX_COUNT = 2**53
 
 
 def parse_count(text: str | None) -> int | None:
@@ -23,8 +27,14 @@ def parse_count(text: str | None) -> int | None:
     if not m:
         raise AvatarBenchError(f"count {text!r}: expected an integer or a number with k/M/B, "
                                "e.g. 11.7M")
-    scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
-    return int(round(float(m.group(1)) * scale))
+    scale = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}[m.group(2).lower()]
+    if len(m.group(1)) > 20:
+        raise AvatarBenchError(f"count {text.strip()[:24]!r}...: too long (at most 20 digits)")
+    value = int(round(Decimal(m.group(1)) * scale))
+    if value > MAX_COUNT:
+        raise AvatarBenchError(f"count {text.strip()!r}: at most {MAX_COUNT:,} "
+                               "(2^53, what the page can show exactly)")
+    return value
 
 
 @click.command("submit")
