@@ -59,3 +59,18 @@ def test_slavc_momentum_maps_are_selectable():
                           **parse_options(["use_mom_eval=true"]))
     assert online.meta()["encoders"] == "online"
     assert momentum.meta()["encoders"] == "momentum"
+
+
+@pytest.mark.parametrize("cmd", [["predict", "--model", "center-prior", "--dataset", "mini",
+                                  "-o", "p.npz"],
+                                 ["submit", "p.npz", "--name", "X", "--dataset", "mini"]])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_audio_window_must_be_finite_and_positive(cmd, value, tmp_path, monkeypatch):
+    """click's FloatRange lets NaN through; a NaN window used to run every frame and then
+    fail at the write, telling the user to rerun the same (failing) command."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.npz").write_bytes(b"")
+    res = CliRunner().invoke(cli, [*cmd, "--audio-window", value])
+    assert res.exit_code == 2, res.output
+    assert "finite number of seconds > 0" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from avatar_bench import __version__
-from avatar_bench.cli.common import dataset_options
+from avatar_bench.cli.common import dataset_options, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.leaderboard.ranking import RANKABLE
 
@@ -48,7 +48,8 @@ def parse_count(text: str | None) -> int | None:
 @click.option("--training-data", default=None, help="Training set name, e.g. 'VGGSound'.")
 @click.option("--training-size", default=None, help="Training clips, e.g. 10k or 144000.")
 @click.option("--params", default=None, help="Parameter count, e.g. 23.5M.")
-@click.option("--audio-window", type=float, default=None, help="Audio window in seconds.")
+@click.option("--audio-window", type=float, default=None, callback=positive_seconds,
+              help="Audio window in seconds.")
 @click.option("--protocol", type=click.Choice(["avatar", "legacy"]), default="avatar",
               show_default=True)
 @click.option("--date", "date_", default=None, help="YYYY-MM-DD (default: today, UTC).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import click
@@ -41,3 +42,11 @@ def dataset_options(func: Callable) -> Callable:
         return func(*args, load_dataset=load, **kwargs)
 
     return wrapper
+
+
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float | None
+                     ) -> float | None:
+    """Callback for durations: a finite number > 0 (click's FloatRange lets NaN through)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"expected a finite number of seconds > 0, got {value}")
+    return value

@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from avatar_bench.cli.common import dataset_options
+from avatar_bench.cli.common import dataset_options, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 
 
@@ -63,7 +63,7 @@ def _create_quietly(model: str, options: dict):
                    "differ from fp32 within the tolerance in docs/predict.md).")
 @click.option("--batch-size", type=int, default=None,
               help="Frames (TAVLO: windows) per forward; default: the model's own (16, 8).")
-@click.option("--audio-window", type=float, default=None,
+@click.option("--audio-window", type=float, default=None, callback=positive_seconds,
               help="Seconds of audio around each frame (default: the model's, e.g. 3).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of random weights (no checkpoint) and of the `random` model.")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from avatar_bench.cli.common import dataset_options
+from avatar_bench.cli.common import dataset_options, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 
 
@@ -119,7 +119,8 @@ def _submission_meta(row, checkpoint: Path, dataset, audio_window: float | None)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Frames per forward pass (results do not depend on it).")
-@click.option("--audio-window", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--audio-window", type=float, default=None,
+              callback=positive_seconds,
               help="Seconds of audio per frame (default: each baseline's own, 3 or 10).")
 @click.option("--bootstrap", type=click.IntRange(0, 10_000), default=1000, show_default=True,
               help="Bootstrap resamples for the entries' 95% intervals (0 = none).")
