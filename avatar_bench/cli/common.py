@@ -44,9 +44,23 @@ def dataset_options(func: Callable) -> Callable:
     return wrapper
 
 
-def positive_seconds(ctx: click.Context, param: click.Parameter, value: float | None
-                     ) -> float | None:
-    """Callback for durations: a finite number > 0 (click's FloatRange lets NaN through)."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(f"expected a finite number of seconds > 0, got {value}")
-    return value
+def finite_number(lower: float, strict: bool, unit: str = "") -> Callable:
+    """A click callback accepting finite numbers above ``lower`` (``>`` when ``strict``).
+
+    Why: click's ``float`` and ``FloatRange`` accept ``nan`` and ``inf``, and a NaN compares
+    False with everything, so a NaN tolerance would pass every check silently.
+    """
+    sign = ">" if strict else ">="
+
+    def check(ctx: click.Context, param: click.Parameter, value: float | None):
+        if value is not None and not (math.isfinite(value)
+                                      and (value > lower if strict else value >= lower)):
+            raise click.BadParameter(f"expected a finite number{unit} {sign} {lower:g}, "
+                                     f"got {value}")
+        return value
+
+    return check
+
+
+#: Durations such as ``--audio-window``.
+positive_seconds = finite_number(0, strict=True, unit=" of seconds")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from avatar_bench.cli.common import dataset_options, positive_seconds
+from avatar_bench.cli.common import dataset_options, finite_number, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 
 
@@ -109,7 +109,8 @@ def _submission_meta(row, checkpoint: Path, dataset, audio_window: float | None)
 @click.option("--paper", "paper_path", type=click.Path(dir_okay=False, exists=True),
               default=None,
               help="JSON of expected values per row slug (default: the paper's Table 2).")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=None,
+@click.option("--tolerance", type=float, default=None,
+              callback=finite_number(0, strict=False),
               help="Largest |reproduced - paper| accepted per metric, percentage points "
                    "[default: 0.5].")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default="reproduce-out",

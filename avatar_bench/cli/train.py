@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from avatar_bench.cli.common import finite_number
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.models.registry import TORCH_HINT
 
@@ -60,7 +61,8 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
               help="Total optimiser steps (a resumed run counts on from its step).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Clips per step per process.")
-@click.option("--lr", type=float, default=None, help="Learning rate (default: the recipe's).")
+@click.option("--lr", type=float, default=None, callback=finite_number(0, strict=True),
+              help="Learning rate (default: the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--amp/--no-amp", default=None,
