@@ -51,3 +51,20 @@ def test_bounds():
     with pytest.raises(click.BadParameter):
         check(None, None, 0.0)
     assert finite_number(0, strict=False)(None, None, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("cmd,option,value", [
+    (["predict", "--model", "ezvsl", "-o", "p.npz"], "--seed", str(10**23)),
+    (["predict", "--model", "random", "-o", "p.npz"], "--seed", "-1"),
+    (["predict", "--model", "random", "-o", "p.npz"], "--workers", "100000"),
+    (["predict", "--model", "random", "-o", "p.npz"], "--batch-size", "0"),
+    (["train", "-m", "ezvsl", "--steps", "1"], "--seed", "-3"),
+    (["train", "-m", "ezvsl", "--steps", "1"], "--num-workers", "100000")])
+def test_integer_options_have_stated_ranges(cmd, option, value, tmp_path, monkeypatch):
+    """A seed beyond 64 bits used to end in torch's OverflowError traceback; 100,000 workers
+    would fork that many processes."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, [*cmd, option, value])
+    assert res.exit_code == 2, res.output
+    assert "is not in the range" in res.output
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,11 @@ import click
 
 from avatar_bench.data import DATASETS, AvatarDataset, open_dataset
 
+#: Seeds go to numpy and torch (``torch.manual_seed`` takes at most a signed 64-bit value).
+SEED_MAX = 2**63 - 1
+#: Worker processes / threads: more would fork-bomb a machine, not speed anything up.
+MAX_WORKERS = 64
+
 
 def dataset_options(func: Callable) -> Callable:
     """Add ``--dataset/--root/--strict/--lenient`` and pass an opened ``dataset`` on demand."""

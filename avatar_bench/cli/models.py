@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from avatar_bench.cli.common import dataset_options, positive_seconds
+from avatar_bench.cli.common import MAX_WORKERS, SEED_MAX, dataset_options, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 
 
@@ -61,16 +61,16 @@ def _create_quietly(model: str, options: dict):
               show_default=True,
               help="Autocast precision of the forward for torch models that allow it (maps "
                    "differ from fp32 within the tolerance in docs/predict.md).")
-@click.option("--batch-size", type=int, default=None,
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
               help="Frames (TAVLO: windows) per forward; default: the model's own (16, 8).")
 @click.option("--audio-window", type=float, default=None, callback=positive_seconds,
               help="Seconds of audio around each frame (default: the model's, e.g. 3).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
               help="Seed of random weights (no checkpoint) and of the `random` model.")
-@click.option("--workers", type=click.IntRange(min=0), default=None,
+@click.option("--workers", type=click.IntRange(0, MAX_WORKERS), default=None,
               help="Decoding processes for torch models (default: CPU cores - 1, at most "
                    "4; 0 decodes in the main process).")
-@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--threads", type=click.IntRange(0, MAX_WORKERS), default=0, show_default=True,
               help="Torch CPU threads of the forward (0: torch's default).")
 @click.option("--restart", is_flag=True,
               help="Discard an unfinished earlier run of this output (OUTPUT.partial/) "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avatar_bench.cli.common import finite_number
+from avatar_bench.cli.common import MAX_WORKERS, SEED_MAX, finite_number
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.models.registry import TORCH_HINT
 
@@ -63,16 +63,16 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
               help="Clips per step per process.")
 @click.option("--lr", type=float, default=None, callback=finite_number(0, strict=True),
               help="Learning rate (default: the recipe's).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--amp/--no-amp", default=None,
               help="bf16 autocast (default: on for CUDA; CPU runs in float32).")
-@click.option("--num-workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--num-workers", type=click.IntRange(0, MAX_WORKERS), default=2, show_default=True,
               help="DataLoader worker processes (decode/render + sampling).")
-@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--threads", type=click.IntRange(0, MAX_WORKERS), default=0, show_default=True,
               help="Torch CPU threads of the training process (0: torch's default). On a "
                    "busy CPU, 1 can be several times faster than oversubscribing.")
-@click.option("--output", type=click.Path(file_okay=False), default=None,
+@click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
               help="Checkpoint folder (default: runs/<model>).")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also checkpoint every N steps (0: only at the end).")
