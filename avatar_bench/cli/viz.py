@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -95,21 +94,11 @@ def visualize(more: tuple[str, ...], predictions: tuple[str, ...], compare: bool
 def plot(results: tuple[str, ...], labels: tuple[str, ...], allow_mixed_protocols: bool,
          output: str) -> None:
     """Per-scenario bars with 95% interval whiskers from one or more results JSON files."""
-    from avatar_bench.fsio import require_regular_file
+    from avatar_bench.eval.results import load_results
     from avatar_bench.viz.output import is_stdout
     from avatar_bench.viz.plots import plot_results
 
-    docs = []
-    for path in results:
-        try:
-            doc = json.loads(require_regular_file(path, "results JSON").read_text(
-                encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AvatarBenchError(f"{path}: cannot read results JSON: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise AvatarBenchError(f"{path}: a results JSON is an object, got "
-                                   f"{type(doc).__name__}")
-        docs.append(doc)
+    docs = [load_results(path) for path in results]
     names = list(labels) if labels else [_label(Path(p)) for p in results]
     where = plot_results(docs, names, output, allow_mixed=allow_mixed_protocols)
     click.echo(f"wrote {'PNG to standard output' if is_stdout(output) else where}",

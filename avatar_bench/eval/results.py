@@ -80,5 +80,26 @@ def write_per_frame(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
+#: A results document is a few kB; anything far larger is not one.
+MAX_RESULTS_BYTES = 16 * 1024 * 1024
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a finite number (results JSON holds finite numbers only)")
+
+
 def load_results(path: str | os.PathLike) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a results JSON strictly: a regular UTF-8 file holding one object, finite numbers
+    only (``NaN``/``Infinity`` would plot or rank as if they were values)."""
+    from avatar_bench.fsio import require_regular_file
+
+    where = require_regular_file(path, "results JSON")
+    try:
+        if where.stat().st_size > MAX_RESULTS_BYTES:
+            raise ValueError(f"larger than {MAX_RESULTS_BYTES // 2**20} MiB")
+        doc = json.loads(where.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise AvatarBenchError(f"{path}: cannot read results JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise AvatarBenchError(f"{path}: a results JSON is an object, got {type(doc).__name__}")
+    return doc

@@ -8,7 +8,6 @@ labelled as not the evaluator's.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.eval.results import load_results
 
 #: Share of pixels above the display threshold when no results JSON gives one (paper: 10%).
 DEFAULT_TOP_PERCENT = 10.0
@@ -79,11 +79,8 @@ def resize(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def results_threshold(path: str | os.PathLike) -> float | None:
     """``thresholds.main`` of a results JSON (None when it records none)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AvatarBenchError(f"{path}: cannot read results JSON: {exc}") from exc
-    value = (data.get("thresholds") or {}).get("main") if isinstance(data, dict) else None
+    data = load_results(path)
+    value = (data.get("thresholds") or {}).get("main")
     return float(value) if isinstance(value, (int, float)) else None
 
 
@@ -109,12 +106,8 @@ def evaluator_threshold(dataset, predictions: str | os.PathLike) -> float:
 def _check_results_match(results_path: str | os.PathLike,
                          predictions: str | os.PathLike) -> None:
     """Refuse a results JSON computed from another predictions file (by sha256)."""
-    try:
-        data = json.loads(Path(results_path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AvatarBenchError(f"{results_path}: cannot read results JSON: {exc}") from exc
-    recorded = ((data.get("predictions") or {}).get("sha256")
-                if isinstance(data, dict) else None)
+    data = load_results(results_path)
+    recorded = (data.get("predictions") or {}).get("sha256")
     if not recorded:
         return
     from avatar_bench.eval.predictions import PredictionsFile
