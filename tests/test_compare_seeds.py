@@ -124,3 +124,25 @@ def test_cli_takes_comma_separated_seed_files(tmp_path):
     assert "A = A (2 seed(s))" in res.output and "B = B (3 seed(s))" in res.output
     assert "two-level" in res.output
     assert (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize("value", [float("inf"), 7.5, -0.1, "abc"])
+def test_per_frame_cious_outside_0_1_are_refused(tmp_path, value):
+    from avatar_bench.eval.compare import read_per_frame
+
+    t = table(rng_values(1))
+    t["ciou_total"] = t["ciou_total"].astype(object)
+    t.loc[0, "ciou_total"] = value
+    t.to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(AvatarBenchError, match="expected a cIoU in \\[0, 1\\] or empty"):
+        read_per_frame(tmp_path / "x.csv")
+
+
+def test_a_row_without_video_is_refused(tmp_path):
+    from avatar_bench.eval.compare import read_per_frame
+
+    t = table(rng_values(1))
+    t.loc[3, "video_id"] = None
+    t.to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(AvatarBenchError, match="row 5 has no key or video_id"):
+        read_per_frame(tmp_path / "x.csv")

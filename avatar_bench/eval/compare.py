@@ -64,6 +64,7 @@ def read_per_frame(path: str | os.PathLike, name: str | None = None) -> PerFrame
         raise AvatarBenchError(f"{path}: frame key {dup.iloc[0]!r} appears more than once")
     if table["cross_event"].dtype != bool:
         raise AvatarBenchError(f"{path}: column cross_event must hold True/False")
+    _check_values(path, table)
     protocol = "avatar"
     if "protocol" in table.columns:
         kinds = sorted(set(table["protocol"].astype(str)))
@@ -71,6 +72,21 @@ def read_per_frame(path: str | os.PathLike, name: str | None = None) -> PerFrame
             raise AvatarBenchError(f"{path}: column protocol must hold one value, got {kinds}")
         protocol = kinds[0]
     return PerFrame(name or os.path.splitext(os.path.basename(path))[0], table, protocol)
+
+
+def _check_values(path: str | os.PathLike, table: pd.DataFrame) -> None:
+    """cIoUs are empty (not in the subset) or in [0, 1]; every frame names its video."""
+    if table["video_id"].isna().any() or table["key"].isna().any():
+        row = int(np.flatnonzero(table["video_id"].isna() | table["key"].isna())[0])
+        raise AvatarBenchError(f"{path}: row {row + 2} has no key or video_id")
+    for col in sorted({c for c, _ in SUBSETS.values()}):
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = (table[col].notna() & ~values.between(0, 1)).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise AvatarBenchError(f"{path}: column {col}, frame {table['key'].iloc[row]!r}: "
+                                   f"expected a cIoU in [0, 1] or empty, got "
+                                   f"{table[col].iloc[row]}")
 
 
 def align(a: PerFrame, b: PerFrame) -> pd.DataFrame:
