@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from avatar_bench.cli import cli
-from avatar_bench.cli.models import parse_options
+from avatar_bench.cli.common import parse_options
 from avatar_bench.errors import AvatarBenchError
 
 

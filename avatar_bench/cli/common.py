@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 
 from avatar_bench.data import DATASETS, AvatarDataset, open_dataset
+from avatar_bench.errors import AvatarBenchError
 
 #: Seeds go to numpy and torch (``torch.manual_seed`` takes at most a signed 64-bit value).
 SEED_MAX = 2**63 - 1
@@ -69,3 +70,26 @@ def finite_number(lower: float, strict: bool, unit: str = "") -> Callable:
 
 #: Durations such as ``--audio-window``.
 positive_seconds = finite_number(0, strict=True, unit=" of seconds")
+
+
+def parse_options(pairs: tuple[str, ...] | list[str]) -> dict:
+    """``KEY=VALUE`` pairs -> options; VALUE as JSON when it parses, else text."""
+    import json
+
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise AvatarBenchError(f"--option {pair!r}: expected KEY=VALUE with KEY a name, "
+                                   "e.g. use_mom_eval=true")
+        if key in out:
+            raise AvatarBenchError(f"--option {key} given twice")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if isinstance(value, float) and value != value or value in (float("inf"), -float("inf")):
+            raise AvatarBenchError(f"--option {key}: expected a finite value, got {raw!r}")
+        out[key] = value
+    return out

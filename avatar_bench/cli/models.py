@@ -6,31 +6,14 @@ import warnings
 
 import click
 
-from avatar_bench.cli.common import MAX_WORKERS, SEED_MAX, dataset_options, positive_seconds
+from avatar_bench.cli.common import (
+    MAX_WORKERS,
+    SEED_MAX,
+    dataset_options,
+    parse_options,
+    positive_seconds,
+)
 from avatar_bench.errors import AvatarBenchError
-
-
-def parse_options(pairs: tuple[str, ...] | list[str]) -> dict:
-    """``KEY=VALUE`` pairs -> options; VALUE as JSON when it parses, else text."""
-    import json
-
-    out: dict = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise AvatarBenchError(f"--option {pair!r}: expected KEY=VALUE with KEY a name, "
-                                   "e.g. use_mom_eval=true")
-        if key in out:
-            raise AvatarBenchError(f"--option {key} given twice")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        if isinstance(value, float) and value != value or value in (float("inf"), -float("inf")):
-            raise AvatarBenchError(f"--option {key}: expected a finite value, got {raw!r}")
-        out[key] = value
-    return out
 
 
 def _create_quietly(model: str, options: dict):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avatar_bench.cli.common import MAX_WORKERS, SEED_MAX, finite_number
+from avatar_bench.cli.common import MAX_WORKERS, SEED_MAX, finite_number, parse_options
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.models.registry import TORCH_HINT
 
@@ -25,19 +25,6 @@ def _stream(dataset: str | None, data: str | None) -> str:
     return dataset or data or "mini"
 
 
-def _parse_options(pairs: tuple[str, ...]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise AvatarBenchError(f"--option expects KEY=VALUE, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 @click.command("train")
 @click.option("--model", "-m", "model", type=click.Choice(MODELS), required=True,
               help="What to train.")
@@ -47,8 +34,8 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Extra recipe option (JSON value), repeatable; e.g. --option depth=2.")
 @click.option("--dataset", "dataset", type=click.Choice(STREAMS), default=None,
-              help="Built-in training stream: mini (AVATAR-mini) or synthetic (tiny clips, "
-                   "for smoke tests). Default: mini; ignored with --data-dir.")
+              help="Built-in training stream: mini (AVATAR-mini), mini-v2 or synthetic (tiny "
+                   "clips, for smoke tests). Default: mini; ignored with --data-dir.")
 @click.option("--data", "data", type=click.Choice(STREAMS), default=None, hidden=True,
               help="Deprecated spelling of --dataset.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -95,7 +82,7 @@ def train(model, config, options, dataset, data, data_dir, clip_list, skip_bad, 
                                ) from exc
 
     data = _stream(dataset, data)
-    recipe_options = _parse_options(options)
+    recipe_options = parse_options(options)
     if config is not None:
         if model == "tavlo":
             recipe_options["config"] = config
