@@ -49,7 +49,7 @@ submit mini-tavlo "TAVLO paper-loss (200 steps)" "$OUT/tavlo_mean.npz" \
   "$BUDGET TAVLO small config; negatives pooled by mean, as in the paper." --audio-window 0.8 "${TRAINED[@]}"
 submit mini-tavlo-max "TAVLO max-neg (200 steps)" "$OUT/tavlo_max.npz" \
   "$BUDGET TAVLO small config; negatives pooled by max, as in EZ-VSL." --audio-window 0.8 "${TRAINED[@]}"
-submit mini-tavlo-nox "TAVLO leak-free (200 steps)" \
+submit mini-tavlo-nox "TAVLO two-tower variant (ours) (200 steps)" \
   "$OUT/tavlo_nox.npz" "$BUDGET TAVLO small config; negatives pooled by max; spatial attention within each modality \
 (cross_modal_attention=false), which removes the own-frame shortcut (docs/tavlo.md)." \
   --audio-window 0.8 "${TRAINED[@]}"

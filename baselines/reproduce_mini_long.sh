@@ -2,7 +2,7 @@
 # The longer AVATAR-mini budget of the README's second results table (docs/tavlo.md, "Longer
 # budget"). Starts from the 200-step runs of reproduce_mini.sh in OUT and resumes each in
 # 200-step stages, keeping every stage's checkpoint as ckpt_<step>.pth: all four trained
-# models to 800 steps, EZ-VSL and the leak-free TAVLO to 1600. A resumed stage draws its own
+# models to 800 steps, EZ-VSL and the two-tower TAVLO variant to 1600. A resumed stage draws its own
 # seeded stretch of the training stream (seed, step), so the same stages give the same weights
 # on CPU. Then every checkpoint is predicted and evaluated (results JSON + per-frame CSV) and
 # TAVLO is compared with EZ-VSL by a paired bootstrap. About 3.5 h on 2 CPU cores (the stage
@@ -59,7 +59,7 @@ NOXNOTE="TAVLO small config; negatives pooled by max; no cross-modal spatial att
 submit mini-ezvsl-800 "EZ-VSL (800 steps)" ezvsl 800 3
 submit mini-slavc-800 "SLAVC (800 steps)" slavc 800 3
 submit mini-ssltie-800 "SSL-TIE (800 steps)" ssltie 800 10
-submit mini-tavlo-nox-800 "TAVLO leak-free (800 steps)" tavlo_nox 800 0.8 "$NOXNOTE"
+submit mini-tavlo-nox-800 "TAVLO two-tower variant (ours) (800 steps)" tavlo_nox 800 0.8 "$NOXNOTE"
 submit mini-ezvsl-1600 "EZ-VSL (1600 steps)" ezvsl 1600 3
-submit mini-tavlo-nox-1600 "TAVLO leak-free (1600 steps)" tavlo_nox 1600 0.8 "$NOXNOTE"
+submit mini-tavlo-nox-1600 "TAVLO two-tower variant (ours) (1600 steps)" tavlo_nox 1600 0.8 "$NOXNOTE"
 avatar-bench leaderboard build "$SUB" -o leaderboard/index.html
