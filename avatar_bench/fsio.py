@@ -137,6 +137,18 @@ def sweep_stale(folder: str | os.PathLike, older_than_s: float = STALE_AFTER_S) 
     return removed
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (another user's counts as alive, and so
+    does one we cannot check): leftovers are removed only when their owner is surely gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def describe_path(path: str | os.PathLike) -> str | None:
     """None for a readable regular file; otherwise what the path is, for an error message.
 

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from avatar_bench.fsio import pid_alive
+
 _SESSION_CACHE: Path | None = None
 
 
 CACHE_PREFIX = "avatar-bench-test-cache-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_dead_session_caches(tmp: Path) -> list[Path]:
@@ -30,7 +22,7 @@ def sweep_dead_session_caches(tmp: Path) -> list[Path]:
     removed = []
     for path in tmp.glob(f"{CACHE_PREFIX}*-*"):
         pid = path.name[len(CACHE_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

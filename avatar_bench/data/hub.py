@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 
 from avatar_bench.data.index import MANIFEST_NAME
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.fsio import TMP_MARK, atomic_write_text, sweep_stale
+from avatar_bench.fsio import TMP_MARK, atomic_write_text, pid_alive, sweep_stale
 from avatar_bench.paths import resolve_root
 from avatar_bench.progress import enabled as progress_enabled
 from avatar_bench.progress import progress
@@ -415,20 +415,10 @@ def remove_stale_staging(root: Path) -> list[Path]:
     for entry in _staging_folders(root):
         rest = entry.name.removeprefix(STAGING_PREFIX).removeprefix(_OLD_STAGING_PREFIX)
         pid = rest.split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed + (sweep_stale(root) if root.is_dir() else [])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _mark_incomplete(root: Path) -> None:

@@ -29,6 +29,7 @@ from avatar_bench.data.mini import world, world_v2
 from avatar_bench.data.mini.sampling import laplacian_sharpness, select_annotation_frames
 from avatar_bench.data.mini.stream import benchmark_scene, check_version, make_clip
 from avatar_bench.errors import AvatarBenchError
+from avatar_bench.fsio import pid_alive
 from avatar_bench.paths import cache_home
 from avatar_bench.progress import progress
 
@@ -246,16 +247,6 @@ def _tmp_prefix(name: str) -> str:
     return f".{name}.tmp-{_host()}-{os.getpid()}-"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists (another user's) or cannot tell: assume alive
-    return True
-
-
 def _last_change(p: Path) -> float:
     """Newest mtime of the temp build and its two folders (they change with every clip)."""
     stamps = [q.stat().st_mtime for q in (p, p / "video", p / "metadata") if q.exists()]
@@ -268,7 +259,7 @@ def _is_stale(p: Path, name: str, now: float) -> bool:
     age = now - _last_change(p)
     owner = p.name[len(f".{name}.tmp-"):].split("-")
     if len(owner) >= 3 and owner[0] == _host() and owner[1].isdigit():
-        return age > _MAX_BUILD_S or not _pid_alive(int(owner[1]))
+        return age > _MAX_BUILD_S or not pid_alive(int(owner[1]))
     return age > _STALE_TMP_S
 
 
