@@ -201,3 +201,61 @@ def test_random_init_is_loud_and_seeded():
     w = "aud_proj.weight"
     assert torch.equal(adapter.model.state_dict()[w], same.model.state_dict()[w])
     assert not torch.equal(adapter.model.state_dict()[w], other.model.state_dict()[w])
+
+
+@pytest.mark.parametrize("name,size,side", [("ezvsl", 112, 4), ("slavc", 96, 3),
+                                            ("ssltie", 112, 7)])
+def test_image_size_option_sets_input_and_map(dataset, checkpoints, name, size, side, monkeypatch):
+    """A checkpoint trained small is scored at its own size: the input and the map follow."""
+    torch.set_num_threads(1)
+    seen = []
+    real = torch.nn.Module.__call__
+
+    def spy(module, *args, **kwargs):
+        if module is adapter.model:
+            seen.append(tuple(args[0].shape[-2:]))
+        return real(module, *args, **kwargs)
+
+    adapter = create(name, checkpoint=str(checkpoints[name]), image_size=size)
+    monkeypatch.setattr(torch.nn.Module, "__call__", spy)
+    out = list(adapter.predict(dataset, voiced(dataset)[:2]))
+    assert seen and set(seen) == {(size, size)}
+    assert all(heat.shape == (side, side) for _, heat in out)
+    meta = adapter.meta()
+    assert meta["image_size"] == size and meta["map"].startswith(f"{side}x{side} ")
+
+
+@pytest.mark.parametrize("bad", [0, 31, 1025, "big", 112.5])
+def test_image_size_option_is_checked(checkpoints, bad):
+    with pytest.raises(AvatarBenchError, match="image_size"):
+        create("ezvsl", checkpoint=str(checkpoints["ezvsl"]), image_size=bad)
+
+
+def test_training_record_names_the_size_to_score_at(checkpoints, tmp_path):
+    """Our trainer's train_config.json beside a checkpoint: a size mismatch warns, naming the
+    option; a match, another model's record or an unreadable record says nothing."""
+    import json
+    import shutil
+    import warnings
+
+    ck = tmp_path / "checkpoint.pth"
+    shutil.copy(checkpoints["ezvsl"], ck)
+    record = tmp_path / "train_config.json"
+    record.write_text(json.dumps({"train": {"model": "ezvsl", "recipe_options": {}}}))
+    with pytest.warns(UserWarning, match=r"trained at 112 px .* scored at 224 px \(the default\)"
+                      r".*--option image_size=112"):
+        adapter = create("ezvsl", checkpoint=str(ck))
+    assert "112" in adapter.meta()["size_warning"]
+    record.write_text(json.dumps({"train": {"model": "ezvsl",
+                                            "recipe_options": {"image_size": 96}}}))
+    for options, quiet in (({"image_size": 96}, True), ({}, False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            adapter = create("ezvsl", checkpoint=str(ck), **options)
+        assert any("trained at 96 px" in str(w.message) for w in caught) is not quiet
+        assert ("size_warning" in adapter.meta()) is not quiet
+    for text in (json.dumps({"train": {"model": "slavc", "recipe_options": {}}}), "{not json"):
+        record.write_text(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert "size_warning" not in create("ezvsl", checkpoint=str(ck)).meta()

@@ -9,10 +9,12 @@ yielded without min-max normalisation, so the evaluator's single global threshol
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,12 +27,18 @@ from avatar_bench.models.base import Adapter, checkpoint_record
 from avatar_bench.models.baselines.audio import DEFAULT_WINDOW, centred_window, front_end
 from avatar_bench.models.baselines.checkpoints import PRETTY, build_model, load_official
 from avatar_bench.models.baselines.image import IMAGE_SIZE, preprocess_image
+from avatar_bench.models.baselines.recipes import DEFAULT_IMAGE_SIZE as DEFAULT_TRAIN_SIZE
+from avatar_bench.train.trainer import RUN_CONFIG
 
 DEFAULT_SAMPLE_RATE = 16000
 #: How many clips' decoded audio are kept (frames usually arrive grouped by clip).
 AUDIO_CACHE_CLIPS = 8
 OPTIONS = ("checkpoint", "device", "batch_size", "audio_window", "seed", "imagenet_weights",
-           "sample_rate", "skip_errors")
+           "sample_rate", "skip_errors", "image_size")
+#: A trainer record larger than this is not ours (not read).
+RECORD_MAX_BYTES = 1 << 20
+#: Input sides the adapters accept (32 px still gives a 1x1 map; 1024 bounds memory).
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
 
 
 class _Skip(Exception):
@@ -44,13 +52,17 @@ class BaselineAdapter(Adapter):
     ``device`` ("cpu" | "cuda"), ``batch_size`` (16), ``audio_window`` (seconds; model
     default), ``seed`` (0), ``imagenet_weights`` (torchvision resnet18 file, random init
     only), ``sample_rate`` (16000 or "native": the clip's own rate, as the originals read
-    files), ``skip_errors`` (False: a frame without usable audio raises).
+    files), ``skip_errors`` (False: a frame without usable audio raises), ``image_size``
+    (224, the originals' test size; pass the training size for a checkpoint trained smaller,
+    since a model scored at a size it never saw is not the model that was trained).
     """
 
     requires_torch: ClassVar[bool] = True
     model_name: ClassVar[str] = ""
     map_size: ClassVar[int] = 7
     map_kind: ClassVar[str] = "cosine / tau"
+    #: Strides of conv1, maxpool and layer1-4 of the visual trunk (the map side follows).
+    strides: ClassVar[tuple[int, ...]] = (2, 2, 1, 2, 2, 2)
 
     #: Options only this baseline takes (passed to its model class).
     model_options: ClassVar[tuple[str, ...]] = ()
@@ -79,8 +91,14 @@ class BaselineAdapter(Adapter):
         if self.sample_rate != "native":
             self.sample_rate = _positive_int(self.sample_rate, "sample_rate")
         self.skip_errors = bool(opt.get("skip_errors", False))
+        self.image_size = _positive_int(opt.get("image_size", IMAGE_SIZE), "image_size")
+        if not MIN_IMAGE_SIZE <= self.image_size <= MAX_IMAGE_SIZE:
+            raise AvatarBenchError(f"image_size must be {MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE} "
+                                   f"pixels, got {self.image_size}")
         self.skipped: list[dict[str, str]] = []
         self.warning: str | None = None
+        self.size_warning: str | None = None
+        self._check_trained_size("image_size" in opt)
         model_kwargs = self.model_kwargs()
         # A private RNG stream: random init depends on ``seed`` only, and the caller's global
         # torch RNG state is left as it was.
@@ -100,6 +118,29 @@ class BaselineAdapter(Adapter):
                                            build_model(self.model_name, **model_kwargs))
         self.model.to(self.device).eval()
         self._audio: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+
+    def _check_trained_size(self, explicit: bool) -> None:
+        """Warn when our trainer's record beside the checkpoint names another input size.
+
+        Scoring a model at a size it was not trained at changes its numbers (the map grid
+        and the receptive field move); the warning names the option that fixes it.
+        """
+        trained = trained_image_size(self.checkpoint, self.model_name)
+        if trained is None or trained == self.image_size:
+            return
+        how = "" if explicit else " (the default)"
+        message = (f"{PRETTY[self.model_name]}: {self.checkpoint} was trained at {trained} px "
+                   f"(train_config.json beside it) but is scored at {self.image_size} px{how}; "
+                   f"pass --option image_size={trained} to score it as trained")
+        warnings.warn(message, stacklevel=3)
+        self.size_warning = message
+
+    def map_side(self) -> int:
+        """Side of the raw map at ``image_size`` (``map_size`` at 224 px)."""
+        side = self.image_size
+        for stride in self.strides:
+            side = (side - 1) // stride + 1
+        return side
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the model class (from ``model_options``)."""
@@ -130,7 +171,7 @@ class BaselineAdapter(Adapter):
         try:
             wave, rate = self._clip_audio(dataset, frame.video_id)
             window = centred_window(wave, rate, dataset.timestamp(frame), self.audio_window)
-            image = preprocess_image(dataset.image(frame), IMAGE_SIZE)
+            image = preprocess_image(dataset.image(frame), self.image_size)
         except AvatarBenchError as exc:
             if not self.skip_errors:
                 raise
@@ -176,13 +217,36 @@ class BaselineAdapter(Adapter):
             "random_init": self.checkpoint is None,
             "audio_window_s": self.audio_window,
             "sample_rate": self.sample_rate,
-            "image_size": IMAGE_SIZE,
-            "map": f"{self.map_size}x{self.map_size} {self.map_kind}",
+            "image_size": self.image_size,
+            "map": f"{self.map_side()}x{self.map_side()} {self.map_kind}",
             "skipped": list(self.skipped),
         })
         if self.warning:
             meta["warning"] = self.warning
+        if self.size_warning:
+            meta["size_warning"] = self.size_warning
         return meta
+
+
+def trained_image_size(checkpoint: str | None, model_name: str) -> int | None:
+    """The input size our trainer used for ``checkpoint`` (None: no readable record).
+
+    Read from ``train_config.json`` beside the checkpoint when it names the same model; the
+    recipe's default applies when the run set no ``image_size``.
+    """
+    if checkpoint is None:
+        return None
+    record = Path(os.path.expanduser(checkpoint)).parent / RUN_CONFIG
+    try:
+        if not record.is_file() or record.stat().st_size > RECORD_MAX_BYTES:
+            return None
+        train = json.loads(record.read_text(encoding="utf-8")).get("train", {})
+        if train.get("model") != model_name:
+            return None
+        size = train.get("recipe_options", {}).get("image_size", DEFAULT_TRAIN_SIZE)
+        return int(size)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _device(name: str) -> torch.device:
@@ -242,4 +306,5 @@ class SSLTIEAdapter(BaselineAdapter):
     model_name = "ssltie"
     map_size = 14
     map_kind = "cosine"
+    strides = (2, 2, 1, 2, 2, 1)
     description = "SSL-TIE (ACM MM 2022): transformation-invariant/equivariant, 14x14 cosine"
