@@ -245,6 +245,8 @@ def test_csv_is_the_visible_table_in_its_order(page) -> None:
     assert hostile["model"] == HOSTILE
     assert hostile["authors"] == "'" + HOSTILE_FIELDS["authors"]   # no spreadsheet formula
     assert hostile["total.ciou.ci_low"] == "27" and hostile["drop.ciou"] == "-9"
+    seeds = {r["slug"]: r["training_seed"] for r in rows}
+    assert seeds == {"mini-a": "0", "mini-hostile": ""}     # a seed of 0 is not "none"
     page.find_element(By.ID, "dl-csv").click()
     assert _severe(page) == []
 
@@ -293,7 +295,7 @@ def test_details_show_provenance(page) -> None:
     text = page.find_element(By.ID, f"{MINI}--mini-a--details").text
     for want in ("Predictions sha256", "ab" * 32, "Thresholds", "main 0.5", "mini-v1-seed0-n60",
                  "8cc62df6f7a15034b03be87ca6fb0549a0b42e69f7e07fe1769d7e238ee6d794",
-                 "avatar-bench", "0.1.0", "Verification", "reproduced"):
+                 "avatar-bench", "0.1.0", "Verification", "reproduced", "Training seed\n0"):
         assert want in text, want
     page.find_element(By.CSS_SELECTOR, f'#{MINI} tr[data-slug="mini-a"] button.expand').click()
     assert page.find_elements(By.ID, f"{MINI}--mini-a--details") == []

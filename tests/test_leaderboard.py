@@ -292,6 +292,7 @@ def test_submit_writes_a_valid_entry_and_refuses_to_overwrite(tmp_path, fake_eva
     assert meta["source"] == "reproduced" and meta["parameters"] == 11_700_000
     assert meta["training_data"] == {"name": "VGGSound", "size": 10000}
     assert meta["dataset"] == "AVATAR-mini"
+    assert "training_seed" not in meta            # absent unless given: old entries unchanged
     [sub] = load_submissions(subs)
     assert sub.metric("total", "ciou") == 30.0
     assert sorted(p.name for p in subs.iterdir()) == ["my-model-10k"]  # no temp folders
@@ -303,6 +304,28 @@ def test_submit_writes_a_valid_entry_and_refuses_to_overwrite(tmp_path, fake_eva
     assert len(fake_eval) == 1  # refused before evaluating
     assert json.loads((subs / "my-model-10k" / "submission.json").read_text())["links"][
         "paper"] == "https://example.org/p"
+
+
+def test_submit_records_the_training_seed(tmp_path, fake_eval, mini_root) -> None:
+    """One entry per seed of a study: the seed is a field, checked like every other."""
+    preds = tmp_path / "preds.npz"
+    preds.write_bytes(b"stub")
+    subs = tmp_path / "subs"
+    base = ["submit", str(preds), "--name", "M, seed 2", "--dataset", "mini",
+            "--submissions-dir", str(subs)]
+    res = CliRunner().invoke(cli, base + ["--training-seed", "2"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((subs / "m-seed-2" / "submission.json").read_text())
+    assert meta["training_seed"] == 2
+    [sub] = load_submissions(subs)
+    assert sub.meta["training_seed"] == 2
+    res = CliRunner().invoke(cli, base + ["--training-seed", "-1", "--slug", "other"])
+    assert res.exit_code == 2 and "--training-seed" in res.output
+    for bad in (-1, 1.5, "2", True):
+        meta["training_seed"] = bad
+        (subs / "m-seed-2" / "submission.json").write_text(json.dumps(meta))
+        with pytest.raises(AvatarBenchError, match="training_seed"):
+            load_submissions(subs)
 
 
 def test_submit_refuses_an_unknown_dataset_release_before_evaluating(tmp_path, fake_eval):

@@ -89,7 +89,8 @@ def fixture_entries() -> dict[str, tuple[dict, dict]]:
         return results("AVATAR", rows, v[6], v[7], False)
 
     return {
-        "mini-a": (submission("Mini Model A", "AVATAR-mini", "reproduced"), mini_a),
+        "mini-a": (submission("Mini Model A", "AVATAR-mini", "reproduced", training_seed=0),
+                   mini_a),
         "mini-hostile": (submission(
             HOSTILE, "AVATAR-mini", "reproduced",
             links={"paper": "https://example.org/a?b=1&c=2", "code": None},

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from avatar_bench import __version__
-from avatar_bench.cli.common import dataset_options, positive_seconds
+from avatar_bench.cli.common import SEED_MAX, dataset_options, positive_seconds
 from avatar_bench.errors import AvatarBenchError
 from avatar_bench.leaderboard.ranking import RANKABLE
 
@@ -54,6 +54,8 @@ def parse_count(text: str | None) -> int | None:
               show_default=True)
 @click.option("--date", "date_", default=None, help="YYYY-MM-DD (default: today, UTC).")
 @click.option("--notes", default=None)
+@click.option("--training-seed", type=click.IntRange(0, SEED_MAX), default=None,
+              help="Seed of the training run (one entry per seed of a multi-seed study).")
 @click.option("--submissions-dir", type=click.Path(file_okay=False), default="submissions",
               show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing submission with this slug.")
@@ -62,7 +64,8 @@ def submit(predictions: str, name: str, slug: str | None, authors: str | None,
            organisation: str | None, paper_url: str | None, code_url: str | None,
            training_data: str | None, training_size: str | None, params: str | None,
            audio_window: float | None, protocol: str, date_: str | None, notes: str | None,
-           submissions_dir: str, force: bool, load_dataset) -> None:
+           training_seed: int | None, submissions_dir: str, force: bool,
+           load_dataset) -> None:
     """Evaluate PREDICTIONS (.npz) and add it to the leaderboard as a reproduced entry.
 
     Everything that can be checked without scoring (metadata, slug, dataset release) is
@@ -97,6 +100,8 @@ def submit(predictions: str, name: str, slug: str | None, authors: str | None,
         "protocol": protocol, "source": "reproduced", "dataset": dataset.name,
         "notes": notes, "avatar_bench_version": __version__,
     }
+    if training_seed is not None:   # only when given: earlier entries keep their bytes
+        meta["training_seed"] = training_seed
     problems = check_meta(meta, f"{folder / SUBMISSION_FILE} (from the options)")
     if problems:
         raise AvatarBenchError(f"submission {slug!r} is not valid (nothing was evaluated)",

@@ -81,6 +81,8 @@ SUBMISSION_SCHEMA: dict[str, Any] = _obj(
                        "x-expected": "the parameter count as an integer, or null"},
         "audio_window_s": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600,
                            "x-expected": "the audio window in seconds (> 0), or null"},
+        "training_seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2**63 - 1,
+                          "x-expected": "the training run's seed (an integer >= 0), or null"},
         "date": {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
                  "x-expected": "a date YYYY-MM-DD (or YYYY-MM, YYYY)"},
         "protocol": {"enum": list(PROTOCOLS), "x-expected": f"one of {list(PROTOCOLS)}"},

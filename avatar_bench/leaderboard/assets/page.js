@@ -272,6 +272,7 @@
     var td2 = m.training_data || {};
     add("Training data", [td2.name, td2.size ? td2.size + " clips" : null].filter(Boolean).join(", "));
     add("Parameters", m.parameters ? String(m.parameters) : null);
+    add("Training seed", typeof m.training_seed === "number" ? String(m.training_seed) : null);
     add("Date", m.date);
     add("Dataset", [ds.name, ds.revision ? "revision " + ds.revision : "revision not recorded"]
       .join(", ") + (ds.n_frames ? ", " + ds.n_frames + " frames" : "") +
@@ -590,7 +591,7 @@
   }
   function csv() {
     var head = ["ranking", "rank", "tied", "model", "slug", "source", "kind", "authors",
-      "organisation", "training_data", "protocol"];
+      "organisation", "training_data", "training_seed", "protocol"];
     COLS.forEach(function (c) {
       head.push(c.key);
       if (c.best === "max") { head.push(c.key + ".ci_low", c.key + ".ci_high"); }
@@ -603,6 +604,7 @@
         var f = [csvField(sec.id), csvField(r.rank), csvField(r.tied), csvField(m.name, true),
           csvField(r.slug), csvField(m.source), csvField(e.kind), csvField(m.authors, true),
           csvField(m.organisation, true), csvField((m.training_data || {}).name, true),
+          csvField(typeof m.training_seed === "number" ? m.training_seed : null),
           csvField(m.protocol)];
         COLS.forEach(function (c) {
           f.push(csvField(e.values[c.key], c.kind === "text"));
