@@ -1,106 +1,103 @@
 #!/usr/bin/env bash
 # AVATAR-mini v2 seed study (issue 11): every trained model x 3 training seeds, trained on the
-# v2 training stream and scored on AVATAR-mini v2 (--dataset mini-v2), each model evaluated at
-# the resolution it was trained at; mean and spread over seeds written beside the per-run
-# video-bootstrap intervals. NOT RUN YET at its real budget: only smoke-tested with tiny step
-# counts (STEPS=2 BATCH=2, 2 seeds, ezvsl + tavlo_max_nox, TRAIN_DATA=mini, SUBMIT=0: 4 min 44 s
-# on 2 busy cores), so no result of it exists and the CPU budget's wall time is not measured.
+# v2 training stream, scored on AVATAR-mini v2 (--dataset mini-v2) at the resolution it was
+# trained at, TAVLO's runs probed for audio reliance; then the seed summary and the
+# seeds x videos comparisons (baselines/seed_study_summary.py).
 #
 #   bash baselines/reproduce_mini_v2_study.sh                # the study (budget below)
 #   STEPS=2 BATCH=2 SEEDS=0 MODELS="ezvsl tavlo_mean" SUBMIT=0 OUT=/tmp/smoke \
 #     bash baselines/reproduce_mini_v2_study.sh              # smoke test
 #
-# Budget: on CPU (2 cores) 200 steps x batch 8; when torch sees CUDA, 3000 steps x batch 64.
-# STEPS / BATCH override either. Resolution: TAVLO trains and predicts at its config's
-# image_size (the adapter reads it from the checkpoint); the baselines' adapters score at
-# 224 px, so the baselines are trained at 224 px here (--option image_size=224) instead of the
-# recipes' default 112 px. Training on the v2 stream needs `avatar-bench train --dataset
-# mini-v2`; TRAIN_DATA=mini falls back to the v1 stream (smoke tests only).
-# Entries: submissions/mini-v2-<model>-s<seed> (SUBMIT=1), the seed in name, slug and notes.
+# Budget. CPU: 200 steps x batch 8, two runs at a time (JOBS=2, one torch thread each).
+# CUDA (torch sees a GPU): 3000 steps x batch 64, one run at a time. STEPS / BATCH / JOBS
+# override. Resolution: every model trains and predicts at 112 px (the baselines'
+# recipe default, passed to the adapter with --option image_size=112; TAVLO's `small` config,
+# read back from its checkpoint). Runs that exist are kept (delete OUT/<run> to redo one).
+# Entries: submissions/mini-v2-<model>-s<seed> (SUBMIT=1), the seed in name, slug, notes.
 set -euo pipefail
 OUT=${OUT:-runs/mini-v2-study}
 SUB=${SUB:-submissions}
 SEEDS=${SEEDS:-"0 1 2"}
-MODELS=${MODELS:-"ezvsl slavc ssltie tavlo_mean tavlo_max tavlo_mean_nox tavlo_max_nox"}
+MODELS=${MODELS:-"ssltie tavlo_mean tavlo_max tavlo_mean_nox tavlo_max_nox slavc ezvsl"}
 TRAIN_DATA=${TRAIN_DATA:-mini-v2}
 SUBMIT=${SUBMIT:-1}
+SIZE=112
 DATE=${DATE:-$(date -u +%F)}
 if python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null
-then DEVICE=cuda; STEPS=${STEPS:-3000}; BATCH=${BATCH:-64}; THREADS=0; WORKERS=4
-else DEVICE=cpu; STEPS=${STEPS:-200}; BATCH=${BATCH:-8}; THREADS=1; WORKERS=0
+then DEVICE=cuda; STEPS=${STEPS:-3000}; BATCH=${BATCH:-64}; THREADS=0; WORKERS=4; JOBS=${JOBS:-1}
+else DEVICE=cpu; STEPS=${STEPS:-200}; BATCH=${BATCH:-8}; THREADS=1; WORKERS=0; JOBS=${JOBS:-2}
 fi
-mkdir -p "$OUT"
-echo "study: device=$DEVICE steps=$STEPS batch=$BATCH seeds=[$SEEDS] data=$TRAIN_DATA -> $OUT"
+export OUT SUB TRAIN_DATA SUBMIT SIZE DATE DEVICE STEPS BATCH THREADS WORKERS
 
-# model key -> train arguments, predict model, audio window (s), display name
+# model key -> train arguments
 train_args() {
   case $1 in
-    ezvsl|slavc|ssltie) echo "--model $1 --option image_size=224" ;;
+    ezvsl|slavc|ssltie) echo "--model $1 --option image_size=$SIZE" ;;
     tavlo_mean) echo "--model tavlo --config small" ;;
     tavlo_max) echo "--model tavlo --config small --option negative_pool=max" ;;
     tavlo_mean_nox) echo "--model tavlo --config small --option cross_modal_attention=false" ;;
     tavlo_max_nox)
       echo "--model tavlo --config small --option negative_pool=max --option cross_modal_attention=false" ;;
-    *) echo "unknown model key $1" >&2; exit 2 ;;
+    # T = 20 frames 0.25 s apart: the whole 5 s mini clip (at 4 fps), 2.5x the compute
+    tavlo_*_long)
+      local base; base=$(train_args "${1%_long}")
+      echo "$base --option frames=20 --option frame_interval=0.25" ;;
+    *) echo "unknown model key $1" >&2; return 2 ;;
   esac
 }
-predict_model() { case $1 in tavlo*) echo tavlo ;; *) echo "$1" ;; esac; }
 display_name() {
   case $1 in
-    ezvsl) echo "EZ-VSL, 224 px" ;; slavc) echo "SLAVC, 224 px" ;; ssltie) echo "SSL-TIE, 224 px" ;;
+    ezvsl) echo "EZ-VSL" ;; slavc) echo "SLAVC" ;; ssltie) echo "SSL-TIE" ;;
     tavlo_mean) echo "TAVLO small (paper: mean negatives)" ;;
     tavlo_max) echo "TAVLO small, max negatives" ;;
     tavlo_mean_nox) echo "TAVLO small two-tower (ours), mean negatives" ;;
     tavlo_max_nox) echo "TAVLO small two-tower (ours), max negatives" ;;
+    tavlo_*_long) echo "$(display_name "${1%_long}"), T=20 x 0.25 s" ;;
   esac
 }
 
-for key in $MODELS; do
-  for seed in $SEEDS; do
-    run="$OUT/$key-s$seed"
-    if [ ! -f "$run/checkpoint.pth" ]; then
-      # shellcheck disable=SC2046  # train_args is a word list on purpose
-      avatar-bench train $(train_args "$key") --dataset "$TRAIN_DATA" --steps "$STEPS" \
-        --batch-size "$BATCH" --seed "$seed" --device "$DEVICE" --threads "$THREADS" \
-        --num-workers "$WORKERS" --output "$run" -q
-    fi
-    [ "$run.npz" -nt "$run/checkpoint.pth" ] || \
-      avatar-bench predict --model "$(predict_model "$key")" --checkpoint "$run/checkpoint.pth" \
-        --dataset mini-v2 --device "$DEVICE" -o "$run.npz" -q
-    avatar-bench evaluate "$run.npz" --dataset mini-v2 --output "$run.json" \
-      --per-frame "$run.csv" -q
-    if [ "$SUBMIT" = 1 ]; then
-      avatar-bench submit "$run.npz" --dataset mini-v2 --name "$(display_name "$key"), seed $seed" \
-        --slug "mini-v2-${key//_/-}-s$seed" --force --authors "avatar-bench maintainers" \
-        --date "$DATE" --submissions-dir "$SUB" --training-data "AVATAR-mini v2 training stream" \
-        --training-size "$((STEPS * BATCH))" -q \
-        --notes "Training seed $seed; $STEPS steps x batch $BATCH on $DEVICE, random init; \
-trained and evaluated at the same resolution (baselines/reproduce_mini_v2_study.sh)."
-    fi
-  done
-done
+# One run: train, predict, evaluate, probe (TAVLO), submit. Called as `$0 --one KEY SEED`.
+run_one() {
+  local key=$1 seed=$2 run="$OUT/$1-s$2" predict_args
+  if [ ! -f "$run/checkpoint.pth" ]; then
+    # shellcheck disable=SC2046  # train_args is a word list on purpose
+    avatar-bench train $(train_args "$key") --dataset "$TRAIN_DATA" --steps "$STEPS" \
+      --batch-size "$BATCH" --seed "$seed" --device "$DEVICE" --threads "$THREADS" \
+      --num-workers "$WORKERS" --output "$run" -q > "$run.train.log" 2>&1
+  fi
+  case $key in
+    tavlo*) predict_args="--model tavlo" ;;
+    *) predict_args="--model $key --option image_size=$SIZE" ;;
+  esac
+  if [ ! "$run.npz" -nt "$run/checkpoint.pth" ]; then
+    # shellcheck disable=SC2086
+    avatar-bench predict $predict_args --checkpoint "$run/checkpoint.pth" --dataset mini-v2 \
+      --device "$DEVICE" --threads "$THREADS" --workers 0 -o "$run.npz" -q
+  fi
+  avatar-bench evaluate "$run.npz" --dataset mini-v2 --output "$run.json" \
+    --per-frame "$run.csv" -q
+  case $key in
+    tavlo*) python benchmarks/tavlo_audio_reliance.py "$run/checkpoint.pth" --version 2 \
+              > "$run.reliance.json" ;;
+  esac
+  if [ "$SUBMIT" = 1 ]; then
+    avatar-bench submit "$run.npz" --dataset mini-v2 --name "$(display_name "$key"), seed $seed" \
+      --slug "mini-v2-${key//_/-}-s$seed" --force --authors "avatar-bench maintainers" \
+      --date "$DATE" --submissions-dir "$SUB" --training-data "AVATAR-mini v2 training stream" \
+      --training-size "$((STEPS * BATCH))" --training-seed "$seed" -q \
+      --notes "Training seed $seed; $STEPS steps x batch $BATCH on $DEVICE, random init; \
+trained and scored at $SIZE px (baselines/reproduce_mini_v2_study.sh)."
+  fi
+  echo "done $key seed $seed"
+}
 
-# Mean and spread over seeds, per model and subset (CIoU %), beside each run's interval.
-python - "$OUT" $MODELS <<'EOF'
-import json, statistics, sys
-from pathlib import Path
+if [ "${1:-}" = --one ]; then run_one "$2" "$3"; exit; fi
 
-out, models = Path(sys.argv[1]), sys.argv[2:]
-subsets = ["single_sound", "mixed_sound", "multi_entity", "total", "cross_event"]
-lines = ["model\tsubset\tseeds\tmean\tsd\tmin\tmax\tper-seed [video-bootstrap 95% CI]"]
-for key in models:
-    runs = sorted(out.glob(f"{key}-s*.json"))
-    docs = [(p.stem.rsplit("-s", 1)[1], json.loads(p.read_text())) for p in runs]
-    for s in subsets:
-        vals = [d["metrics"][s]["ciou"] for _, d in docs]
-        if not vals:
-            continue
-        sd = statistics.stdev(vals) if len(vals) > 1 else float("nan")
-        per = "; ".join(f"s{seed} {d['metrics'][s]['ciou']:.2f} "
-                        f"[{d['metrics'][s]['ci']['ciou'][0]:.2f}, "
-                        f"{d['metrics'][s]['ci']['ciou'][1]:.2f}]" for seed, d in docs)
-        lines.append(f"{key}\t{s}\t{len(vals)}\t{statistics.mean(vals):.2f}\t{sd:.2f}\t"
-                     f"{min(vals):.2f}\t{max(vals):.2f}\t{per}")
-(out / "seed_summary.tsv").write_text("\n".join(lines) + "\n")
-print("\n".join(lines))
-EOF
+mkdir -p "$OUT"
+echo "study: device=$DEVICE steps=$STEPS batch=$BATCH jobs=$JOBS seeds=[$SEEDS] data=$TRAIN_DATA -> $OUT"
+for key in $MODELS; do train_args "$key" > /dev/null; done      # unknown keys fail up front
+# Seed-major order (every model's seed 0 first), the slowest models first within a seed.
+for seed in $SEEDS; do for key in $MODELS; do echo "$key $seed"; done; done |
+  xargs -P "$JOBS" -L 1 bash "$0" --one
+# shellcheck disable=SC2086
+python baselines/seed_study_summary.py "$OUT" --models $MODELS
