@@ -2,8 +2,11 @@
 
 Everything the metrics need is a handful of integers per frame (TrackEval computes its IoUs
 once in the same way): ``|G_S|`` and ``|P & G_S|`` for each scenario S, ``|P|``, and the
-same for the †TN threshold. Maps stream from the file in chunks, are resized, compared and
-counted in a small thread pool (numpy releases the GIL), then dropped.
+same for the †TN threshold. Maps stream from the file in chunks and are counted in a small
+thread pool (numpy releases the GIL), then dropped. The avatar passes never hold a chunk at
+full resolution: each map is resized in pieces (``resize.BilinearPlan``, the same bits as
+``resize_bilinear``): bands of columns for the histograms, and for the per-frame pass only
+the pixels whose value range (from the two blended columns) meets the threshold's interval.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from pycocotools import mask as mask_utils
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
 from avatar_bench.eval.predictions import PredictionsFile
-from avatar_bench.eval.resize import BILINEAR, flat, resize_bilinear, resize_maps
-from avatar_bench.eval.threshold import BINS, float_keys, high_histogram, low_histogram
+from avatar_bench.eval.resize import BAND, BILINEAR, BilinearPlan, bilinear_plan, flat, resize_maps
+from avatar_bench.eval.threshold import BINS, HighCounts, float_keys, low_histogram
 from avatar_bench.progress import progress
 
 #: Columns of ``FrameCounts.gt``/``inter``: the scenarios with pixels, then their union.
@@ -132,6 +135,15 @@ def count_positive(pos: np.ndarray, masks: list[np.ndarray | None]) -> tuple[lis
     return gt, inter
 
 
+def gt_counts(masks: list[np.ndarray | None]) -> list[int]:
+    """``|G_S|`` per column (0 where absent), counting a mask shared by columns once."""
+    n: dict[int, int] = {}
+    for g in masks:
+        if g is not None and id(g) not in n:
+            n[id(g)] = int(np.count_nonzero(g))
+    return [0 if g is None else n[id(g)] for g in masks]
+
+
 # ------------------------------------------------------------- protocol "avatar"
 @dataclass
 class Split:
@@ -166,6 +178,52 @@ def split_frame(pixels: np.ndarray, masks: list[np.ndarray | None], lo: np.float
     return Split(int(np.count_nonzero(above)), inter, pixels[inside], bits)
 
 
+#: Share of a map's pixels above which ``split_fused`` computes the whole map instead of
+#: single pixels (per pixel that costs several gathers, per band a few vector operations).
+FULL_SHARE = 0.125
+
+
+def split_fused(plan: BilinearPlan, v: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
+                masks: list[np.ndarray | None], lo: np.float32, hi: np.float32) -> Split:
+    """``split_frame`` of the resized map, from its height pass ``v`` and ``plan.pair_bounds``.
+
+    A group whose least value is above ``hi`` is above for all its pixels, one whose greatest
+    is below ``lo`` holds nothing of interest; only the rest ("mixed") is computed, pixel by
+    pixel (or the whole map when the mixed pixels are many). Same counts, same values, same
+    (column-major) order as ``split_frame``.
+    """
+    bmin, bmax = bounds
+    above_g = bmin > hi
+    mixed_g = bmax >= lo
+    mixed_g &= ~above_g
+    mixed = mixed_g.take(plan.group, axis=0)  # [W, H]: row x = output column x
+    idx = np.flatnonzero(mixed)
+    if len(idx) > FULL_SHARE * mixed.size:
+        return split_frame(plan.full(v).reshape(-1), masks, lo, hi)
+    above = above_g.take(plan.group, axis=0).reshape(-1)
+    vals = plan.pixels(v, idx)
+    up = vals > hi
+    keep = vals >= lo
+    keep &= ~up
+    inside = idx[keep]
+    bits = np.zeros(len(inside), np.uint8)
+    inter = []
+    seen: dict[int, tuple[int, np.ndarray]] = {}  # one mask often fills several columns
+    for j, m in enumerate(masks):
+        if m is None:
+            inter.append(0)
+            continue
+        if id(m) not in seen:
+            mf = flat(m)
+            seen[id(m)] = (int(np.count_nonzero(above & mf)) +
+                           int(np.count_nonzero(mf[idx] & up)), mf[inside].astype(np.uint8))
+        n, b = seen[id(m)]
+        inter.append(n)
+        bits |= b << j
+    pos = int(np.count_nonzero(above)) + int(np.count_nonzero(up))
+    return Split(pos, inter, vals[keep], bits)
+
+
 class AvatarPasses:
     """Streaming passes of the paper's protocol (global thresholds).
 
@@ -173,6 +231,8 @@ class AvatarPasses:
     (per-frame counts above the bins + the pixels inside them, from which the exact
     threshold and the remaining counts follow). When a boundary bin holds too many pixels
     (heavy ties) the route is three passes: ``high``, ``low`` (exact key), ``counts``.
+    Every pass resizes map by map with a ``BilinearPlan`` (values identical to
+    ``resize_bilinear``), so no chunk exists at full resolution.
     """
 
     def __init__(self, dataset: AvatarDataset, size: tuple[int, int],
@@ -181,52 +241,60 @@ class AvatarPasses:
         self.size = size
         self.dagger = dagger_frames
 
+    def _plan(self, c: Chunk) -> BilinearPlan:
+        return bilinear_plan(c.maps.shape[1:], self.size)
+
     def high(self, c: Chunk) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Pass 1: high-16-bit histograms over all frames and over the †TN frames."""
-        maps = resize_bilinear(c.maps, self.size)
-        buf = maps.transpose(0, 2, 1)  # C-contiguous: slices along frames are views
+        plan = self._plan(c)
         dag = self.dagger[c.frames]
-        h_all, h_dag = np.zeros(BINS, np.int64), np.zeros(BINS, np.int64)
-        edges = [0, *(np.flatnonzero(np.diff(dag)) + 1), len(dag)]
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            h = high_histogram(buf[a:b])
-            h_all += h
-            if dag[a]:
-                h_dag += h
-        per_map = maps[0].size
-        return h_all, h_dag, per_map * len(maps), per_map * int(dag.sum())
+        other, dagger = HighCounts(), HighCounts()
+        for m, d in zip(c.maps, dag, strict=True):
+            counter = dagger if d else other
+            v = plan.vertical(m)
+            for s in range(0, plan.width, BAND):
+                counter.add(plan.band(v, s, min(plan.width, s + BAND)))
+        h_dag = dagger.histogram()
+        return other.histogram() + h_dag, h_dag, other.n + dagger.n, dagger.n
 
     def boundary(self, c: Chunk, main: tuple[float, float], dag: tuple[float, float] | None):
         """Pass 2 (two-pass route): GT counts and a ``Split`` per threshold for each frame."""
-        maps = resize_bilinear(c.maps, self.size)
+        plan = self._plan(c)
         lo, hi = np.float32(main[0]), np.float32(main[1])
         out = []
-        for i, m in zip(c.frames, maps, strict=True):
+        for i, m in zip(c.frames, c.maps, strict=True):
             masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
-            pixels = flat(m)
-            gt = [0 if g is None else int(np.count_nonzero(g)) for g in masks]
-            s_main = split_frame(pixels, masks, lo, hi)
+            v = plan.vertical(m)
+            bounds = plan.pair_bounds(v)
+            gt = gt_counts(masks)
+            s_main = split_fused(plan, v, bounds, masks, lo, hi)
             s_dag = None
             if dag is not None and self.dagger[i]:
-                s_dag = split_frame(pixels, [None, None, None, masks[3]], np.float32(dag[0]),
-                                    np.float32(dag[1]))
+                s_dag = split_fused(plan, v, bounds, [None, None, None, masks[3]],
+                                    np.float32(dag[0]), np.float32(dag[1]))
             out.append((int(i), gt, s_main, s_dag))
         return out
 
     def low(self, c: Chunk, b_main: int | None, b_dag: int | None):
         """Pass 2 (three-pass route): low-16-bit histograms inside the boundary bins."""
-        keys = float_keys(resize_bilinear(c.maps, self.size))
+        plan = self._plan(c)
         dag = self.dagger[c.frames]
-        low_main = low_histogram(keys, b_main) if b_main is not None else 0
-        low_dag = low_histogram(keys[dag], b_dag) if b_dag is not None and dag.any() else 0
+        low_main, low_dag = np.zeros(BINS, np.int64), np.zeros(BINS, np.int64)
+        for m, d in zip(c.maps, dag, strict=True):
+            keys = float_keys(plan.full(plan.vertical(m)))
+            if b_main is not None:
+                low_main += low_histogram(keys, b_main)
+            if b_dag is not None and d:
+                low_dag += low_histogram(keys, b_dag)
         return low_main, low_dag
 
     def counts(self, c: Chunk, thr: float, thr_dag: float | None, off_screen: np.ndarray):
         """Pass 3 (three-pass route): per-frame counts at the final thresholds."""
-        maps = resize_bilinear(c.maps, self.size)
+        plan = self._plan(c)
         t, t_dag = np.float32(thr), None if thr_dag is None else np.float32(thr_dag)
         rows = []
-        for i, m in zip(c.frames, maps, strict=True):
+        for i, src in zip(c.frames, c.maps, strict=True):
+            m = plan.full(plan.vertical(src)).T  # [H, W], Fortran-ordered like the masks
             masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
             pos = m >= t
             gt, inter = count_positive(pos, masks)

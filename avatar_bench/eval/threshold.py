@@ -91,6 +91,43 @@ def high_histogram(values: np.ndarray) -> np.ndarray:
     return out
 
 
+class HighCounts:
+    """``high_histogram`` of many float32 pieces (e.g. bands of resized maps), added one by
+    one without keeping them: each piece's high 16 bits go into a small uint16 buffer that
+    one ``bincount`` counts when full (a ``bincount`` per piece would clear and permute a
+    65,536-bin array each time)."""
+
+    def __init__(self, capacity: int = 1 << 20) -> None:
+        self.buf = np.empty(capacity, np.uint16)
+        self.fill = 0
+        self.raw = np.zeros(BINS, np.int64)
+        self.n = 0
+
+    def add(self, values: np.ndarray) -> None:
+        bits = _bits(values).reshape(-1)
+        n = bits.size
+        self.n += n
+        if self.fill + n > len(self.buf):
+            self._flush()
+        if n > len(self.buf):
+            self.raw += np.bincount(bits >> 16, minlength=BINS)
+            return
+        np.right_shift(bits, 16, out=self.buf[self.fill:self.fill + n], casting="unsafe")
+        self.fill += n
+
+    def _flush(self) -> None:
+        if self.fill:
+            self.raw += np.bincount(self.buf[:self.fill], minlength=BINS)
+            self.fill = 0
+
+    def histogram(self) -> np.ndarray:
+        """The counts so far, in key-bin order (as ``high_histogram``)."""
+        self._flush()
+        out = np.empty(BINS, np.int64)
+        out[_KEY_BIN] = self.raw
+        return out
+
+
 def bin_bounds(b: int) -> tuple[float, float]:
     """Smallest and largest float32 of key bin ``b`` (inclusive; NaN patterns -> +-inf)."""
     lo, hi = key_to_float(b << 16), key_to_float((b << 16) | 0xFFFF)
