@@ -28,6 +28,7 @@ from avatar_bench.eval.threshold import (
     HighCounts,
     float_keys,
     high_histogram,
+    kth_largest,
     low_histogram,
 )
 
@@ -196,3 +197,14 @@ def test_boundary_and_counts_passes_equal_unfused(monkeypatch):
         pdg = full[i] >= np.float32(thr_dag)
         want = (int(pdg.sum()), int((pdg & mk[3]).sum())) if off[i] else (-1, -1)
         assert (pd, idag) == want
+
+
+def test_kth_largest_equals_sorting_with_ties_and_pieces():
+    rng = np.random.default_rng(13)
+    arrays = [rng.integers(-5, 6, 1000).astype(np.float32) * 0.25,  # heavy ties, negatives
+              np.zeros(0, np.float32), rng.standard_normal(777).astype(np.float32),
+              np.array([np.finfo(np.float32).max, -np.finfo(np.float32).max], np.float32)]
+    desc = np.sort(np.concatenate(arrays))[::-1]
+    for k in (1, 2, 17, 500, 1000, 1776, len(desc)):
+        got = kth_largest(arrays, k, piece=64)  # pieces smaller than the arrays
+        assert got == float(desc[k - 1]), k

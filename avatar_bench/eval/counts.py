@@ -23,7 +23,13 @@ from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
 from avatar_bench.eval.predictions import PredictionsFile
 from avatar_bench.eval.resize import BAND, BILINEAR, BilinearPlan, bilinear_plan, flat, resize_maps
-from avatar_bench.eval.threshold import BINS, HighCounts, float_keys, low_histogram
+from avatar_bench.eval.threshold import (
+    BINS,
+    HighCounts,
+    float_keys,
+    kth_largest,
+    low_histogram,
+)
 from avatar_bench.progress import progress
 
 #: Columns of ``FrameCounts.gt``/``inter``: the scenarios with pixels, then their union.
@@ -349,18 +355,16 @@ class Boundary:
     def finish(self) -> tuple[float, np.ndarray, np.ndarray] | None:
         """``(threshold, pos, inter)``: pos/inter per frame at ``value >= threshold``.
 
-        Memory: one partitioned copy of the stored values finds the threshold; the counts
-        are segment sums per block (``np.add.reduceat``), with block-sized temporaries.
+        Memory: the threshold is a radix select over the stored values in place
+        (``kth_largest``, no copy); the counts are segment sums per block
+        (``np.add.reduceat``), with block-sized temporaries.
         """
         total = sum(n for *_, n in self.segments)
         rank = self.k - int(self.pos_above.sum())  # rank of the threshold inside the interval
         if not 1 <= rank <= total:
             return None
         used = [self._used(b) for b in range(len(self.blocks))]
-        allv = np.concatenate([v for v, _ in used])
-        allv.partition(total - rank)
-        thr = allv[total - rank]
-        del allv
+        thr = np.float32(kth_largest([v for v, _ in used], rank))
         pos = self.pos_above.copy()
         inter = self.inter_above.copy()
         seg = np.array(self.segments, np.int64).reshape(-1, 4)

@@ -207,11 +207,12 @@ class BilinearPlan:
     def pixels(self, v: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Values of output pixels at column-major flat indices ``idx`` (``x * H + y``)."""
         x, y = np.divmod(idx, self.height)
+        flat_v = v.reshape(-1)  # 1-D takes: cheaper than 2-D fancy indexing
         if self.cols is None:
-            out = v[x, y]
+            out = flat_v.take(idx)
         else:
             j0, j1, u, wt = self.cols
-            a, b = v[j0[x], y], v[j1[x], y]
+            a, b = flat_v.take(j0[x] * self.height + y), flat_v.take(j1[x] * self.height + y)
             out = np.empty_like(a)
             _blend(out, a, b, u[x], wt[x], np.empty_like(a))
         out += np.float32(0)

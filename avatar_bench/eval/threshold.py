@@ -97,7 +97,7 @@ class HighCounts:
     one ``bincount`` counts when full (a ``bincount`` per piece would clear and permute a
     65,536-bin array each time)."""
 
-    def __init__(self, capacity: int = 1 << 20) -> None:
+    def __init__(self, capacity: int = 1 << 18) -> None:
         self.buf = np.empty(capacity, np.uint16)
         self.fill = 0
         self.raw = np.zeros(BINS, np.int64)
@@ -126,6 +126,23 @@ class HighCounts:
         out = np.empty(BINS, np.int64)
         out[_KEY_BIN] = self.raw
         return out
+
+
+def kth_largest(arrays: list[np.ndarray], k: int, piece: int = 1 << 18) -> float:
+    """The k-th largest value of 1-D float32 ``arrays`` together (no NaN, no -0.0), by the
+    same radix select as the threshold, piece by piece: no copy of the values is made
+    (a partitioned copy would double their memory)."""
+    high = HighCounts(piece)
+    for a in arrays:
+        for s in range(0, len(a), piece):
+            high.add(a[s:s + piece])
+    b, k_in_bin = select_bin(high.histogram(), k)
+    low = np.zeros(BINS, np.int64)
+    for a in arrays:
+        for s in range(0, len(a), piece):
+            low += low_histogram(float_keys(a[s:s + piece]), b)
+    low_bits, _ = select_bin(low, k_in_bin)
+    return key_to_float((b << 16) | low_bits)
 
 
 def bin_bounds(b: int) -> tuple[float, float]:
