@@ -114,6 +114,23 @@ def reliance(out: Path, models: list[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
+def losses(out: Path, models: list[str]) -> str:
+    """Final training loss over seeds, from each run's train_config.json (trainer's record)."""
+    rows = ["| run | seeds | final training loss, mean (sd) | per seed |", "|---|---|---|---|"]
+    for key in models:
+        found = []
+        for seed, _ in load_runs(out, key):
+            record = out / f"{key}-s{seed}" / "train_config.json"
+            if record.is_file():
+                found.append(json.loads(record.read_text())["result"]["final_loss"])
+        if found:
+            st = spread(found)
+            sd = "-" if st["sd"] is None else f"{st['sd']:.4f}"
+            per = ", ".join(f"{v:.4f}" for v in found)
+            rows.append(f"| {key} | {len(found)} | {st['mean']:.4f} ({sd}) | {per} |")
+    return "\n".join(rows) + "\n"
+
+
 def goal(out: Path, models: list[str], submissions: Path, n: int) -> dict:
     """The issue's two goal conditions, measured."""
     floor = reference(submissions, "center-prior")
@@ -177,6 +194,9 @@ def main() -> None:
     md = ("CIoU (%) mean (sd) over training seeds · floor/oracle-normalised score "
           "(0 = center-prior, 100 = oracle)\n\n" + table(args.out, args.models, args.submissions)
           + "\nAudio reliance (v2 training windows)\n\n" + reliance(args.out, args.models)
+          + "\nTraining loss (at chance, batch 8: EZ-VSL, SLAVC, TAVLO 2 ln 8 = 4.16; SSL-TIE's "
+          "contrastive term ln 9 = 2.20, plus its equivariance term)\n\n"
+          + losses(args.out, args.models)
           + "\nSeeds x videos paired comparisons\n\n" + goal_text(g))
     atomic_write_text(args.out / "seed_summary.md", md)
     print(md)
