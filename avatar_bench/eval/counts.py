@@ -91,12 +91,21 @@ class Chunk:
 
 
 def iter_chunks(preds: PredictionsFile, rows: dict[str, int], dataset: AvatarDataset,
-                chunk: int) -> Iterator[Chunk]:
-    """Stream the file in its own order, keeping only rows that are dataset frames."""
+                chunk: int, every: int = 1) -> Iterator[Chunk]:
+    """Stream the file in its own order, keeping only rows that are dataset frames.
+
+    ``every > 1``: only every ``every``-th of the chunks that hold a dataset frame (a
+    sample); the others are not read at all.
+    """
     row_to_frame = np.full(preds.n_maps, -1, np.int64)
     for i, f in enumerate(dataset.frames):
         row_to_frame[rows[f.key]] = i
-    for start, maps in preds.iter_chunks(chunk, verify=False):
+    only = None
+    if every > 1:
+        useful = [s for s in range(0, preds.n_maps, chunk)
+                  if (row_to_frame[s:s + chunk] >= 0).any()]
+        only = frozenset(useful[::every])
+    for start, maps in preds.iter_chunks(chunk, verify=False, only=only):
         idx = row_to_frame[start:start + len(maps)]
         keep = idx >= 0
         if keep.all():

@@ -209,17 +209,14 @@ class Evaluator:
     def validate(self) -> ValidationReport:
         """Phase 0: every check; stops here with all problems listed."""
         self.report = validate_predictions(self.dataset, self.predictions,
-                                           ignore=self.skipped_keys)
+                                           ignore=self.skipped_keys, digest=True)
         self.report.raise_if_invalid()
         return self.report
 
     def _stream(self, fn, desc: str, every: int = 1):
         """``fn`` over the file's chunks in a thread pool (every ``every``-th chunk only)."""
-        total = -(-self.predictions.n_maps // self.chunk)
-        chunks = iter_chunks(self.predictions, self.report.rows, self.dataset, self.chunk)
-        if every > 1:
-            chunks = (c for j, c in enumerate(chunks) if j % every == 0)
-            total = -(-total // every)
+        total = math.ceil(math.ceil(self.predictions.n_maps / self.chunk) / every)
+        chunks = iter_chunks(self.predictions, self.report.rows, self.dataset, self.chunk, every)
         return parallel(fn, chunks, self.workers, total, desc, self.inflight)
 
     def _pixels(self) -> tuple[int, int]:

@@ -16,9 +16,11 @@ import hashlib
 import json
 import math
 import os
+import queue
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,8 @@ class PredictionsFile:
         self.meta: dict | None = None
         self._fortran = False
         self._files: list[Path] = []
+        #: ``(file signature, sha256)`` from a complete ``verified_chunks`` pass.
+        self._digest: tuple[tuple[int, ...], str] | None = None
         what = describe_path(self.path)
         if what is None:
             self.kind = "npz"
@@ -316,25 +320,30 @@ class PredictionsFile:
         self._set_meta(text)
 
     # -------------------------------------------------------------- reading
-    def iter_chunks(self, chunk: int = 64, verify: bool = True
-                    ) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_chunks(self, chunk: int = 64, verify: bool = True,
+                    only: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first_row, maps[c, h, w])`` in file order; raises AvatarBenchError on I/O.
 
         ``verify`` streams through zipfile, which checks the CRC (validation does this once);
         without it an uncompressed member is read straight from the file (faster; plain reads,
         not a memory map, so pages of a 2.4 GB file do not count as resident memory).
+        ``only``: yield just the chunks starting at these rows (multiples of ``chunk``); the
+        direct read seeks past the others instead of reading them (a sampled pass).
         """
         if not self.readable:
             raise AvatarBenchError(f"{self.path}: predictions are not readable", self.problems)
         try:
             if self.kind == "dir":
-                yield from self._dir_chunks(chunk)
+                chunks = self._dir_chunks(chunk)
             elif self._fortran:
-                yield from self._fortran_chunks(chunk)
+                chunks = self._fortran_chunks(chunk)
             elif not verify and (offset := self._stored_offset()) is not None:
-                yield from self._raw_chunks(chunk, offset)
+                chunks = self._raw_chunks(chunk, offset, only)
             else:
-                yield from self._npz_chunks(chunk)
+                chunks = self._npz_chunks(chunk)
+            if only is not None:
+                chunks = ((start, maps) for start, maps in chunks if start in only)
+            yield from chunks
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise AvatarBenchError(f"{self.path}: heatmaps are corrupt or truncated: {exc}") \
                 from exc
@@ -367,11 +376,16 @@ class PredictionsFile:
             _header(fp)
             return fp.tell()
 
-    def _raw_chunks(self, chunk: int, offset: int) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, chunk: int, offset: int, only: Collection[int] | None = None
+                    ) -> Iterator[tuple[int, np.ndarray]]:
         h, w = self.map_shape
+        row_bytes = h * w * self.dtype.itemsize
         with open(self.path, "rb") as fp:
             fp.seek(offset)
             for start in range(0, self.n_maps, chunk):
+                if only is not None and start not in only:
+                    continue
+                fp.seek(offset + start * row_bytes)
                 c = min(chunk, self.n_maps - start)
                 maps = np.fromfile(fp, dtype=self.dtype, count=c * h * w)
                 if maps.size != c * h * w:
@@ -391,8 +405,95 @@ class PredictionsFile:
             yield start, np.stack([np.load(p, mmap_mode="r", allow_pickle=False)
                                    for p in files])
 
+    def verified_chunks(self, chunk: int = 64) -> Iterator[tuple[int, np.ndarray]]:
+        """``iter_chunks(chunk)`` (CRC verified) that also hashes the file on the way.
+
+        Why: validation reads every byte anyway, so reading the file again for ``sha256``
+        is a second 2.4 GB pass at AVATAR scale. For an uncompressed member the bytes are
+        read once: the maps come from the raw file, a background thread computes the
+        member's CRC-32 (checked at the end, with zipfile's message) and the whole file's
+        sha256 (both release the GIL), which ``sha256`` then returns while the file is
+        unchanged. Other layouts take ``iter_chunks`` and hash later as before. Only a
+        complete pass caches the digest.
+        """
+        plan = self._scan_plan() if self.readable and self.kind == "npz" else None
+        if plan is None:
+            yield from self.iter_chunks(chunk)
+            return
+        try:
+            yield from self._scan_chunks(chunk, *plan)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise AvatarBenchError(f"{self.path}: heatmaps are corrupt or truncated: {exc}") \
+                from exc
+
+    def _scan_plan(self) -> tuple[int, int, int, int] | None:
+        """``(member_start, data_start, data_end, crc)`` of a plain stored heatmaps member
+        whose local header matches the directory, else None (then zipfile reads it)."""
+        if self._fortran:
+            return None
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                info = zf.getinfo("heatmaps.npy")
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                return None
+            with open(self.path, "rb") as fp:
+                fp.seek(info.header_offset)
+                local = fp.read(30)
+                if len(local) != 30 or local[:4] != b"PK\x03\x04":
+                    return None
+                name_len = int.from_bytes(local[26:28], "little")
+                extra_len = int.from_bytes(local[28:30], "little")
+                if fp.read(name_len) != info.orig_filename.encode("utf-8"):
+                    return None
+                start = info.header_offset + 30 + name_len + extra_len
+                fp.seek(start)
+                _header(fp)
+                data = fp.tell()
+                size = os.fstat(fp.fileno()).st_size
+        except (*_READ_ERRORS, KeyError):
+            return None
+        end = data + self.n_maps * math.prod(self.map_shape) * self.dtype.itemsize
+        if end != start + info.file_size or info.compress_size != info.file_size or end > size:
+            return None
+        return start, data, end, info.CRC
+
+    def _scan_chunks(self, chunk: int, start: int, data: int, end: int, crc: int
+                     ) -> Iterator[tuple[int, np.ndarray]]:
+        h, w = self.map_shape
+        hasher = _Hasher()
+        try:
+            with open(self.path, "rb") as fp:
+                before = _signature(os.fstat(fp.fileno()))
+                for n in range(0, start, 1 << 20):  # bytes before the member
+                    hasher.feed(_read_exact(fp, min(1 << 20, start - n)), False)
+                hasher.feed(_read_exact(fp, data - start), True)  # its .npy header
+                for row in range(0, self.n_maps, chunk):
+                    c = min(chunk, self.n_maps - row)
+                    maps = np.fromfile(fp, dtype=self.dtype, count=c * h * w)
+                    if maps.size != c * h * w:
+                        raise EOFError(f"heatmaps end early at map {row + maps.size // (h * w)}")
+                    hasher.feed(maps, True)
+                    yield row, maps.reshape(c, h, w)
+                for block in iter(lambda: fp.read(1 << 20), b""):  # the rest of the file
+                    hasher.feed(block, False)
+                after = _signature(os.fstat(fp.fileno()))
+            digest, got = hasher.finish()
+        finally:
+            hasher.close()
+        if got != crc:
+            raise zipfile.BadZipFile("Bad CRC-32 for file 'heatmaps.npy'")
+        if before == after:
+            self._digest = (before, digest)
+
     def sha256(self) -> str:
         """Content hash cited in results: the file's bytes (directory: names + bytes)."""
+        cached = self._digest
+        if cached is not None and self.kind == "npz":
+            try:
+                if _signature(os.stat(self.path)) == cached[0]:
+                    return cached[1]
+            except OSError:
+                pass
         h = hashlib.sha256()
         paths = [self.path] if self.kind == "npz" else self._files
         for p in paths:
@@ -402,6 +503,56 @@ class PredictionsFile:
                 for block in iter(lambda fp=fp: fp.read(1 << 20), b""):
                     h.update(block)
         return h.hexdigest()
+
+
+def _signature(st: os.stat_result) -> tuple[int, ...]:
+    """What identifies one version of a file: a rewrite changes its size or mtime."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+class _Hasher:
+    """sha256 of a byte stream (and CRC-32 of marked parts) in a background thread.
+
+    hashlib and zlib release the GIL on large buffers, so this overlaps with the caller's
+    numpy work; at most ``DEPTH`` buffers wait (bounded memory).
+    """
+
+    DEPTH = 2
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(self.DEPTH)
+        self.sha = hashlib.sha256()
+        self.crc = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # keep draining so that ``feed`` never blocks
+            try:
+                buf, in_crc = item
+                self.sha.update(buf)
+                if in_crc:
+                    self.crc = zlib.crc32(buf, self.crc)
+            except BaseException as exc:  # re-raised by ``finish``
+                self.error = exc
+
+    def feed(self, buf, in_crc: bool) -> None:
+        self.queue.put((buf, in_crc))
+
+    def finish(self) -> tuple[str, int]:
+        self.close()
+        if self.error is not None:
+            raise self.error
+        return self.sha.hexdigest(), self.crc
+
+    def close(self) -> None:
+        """Stop the thread (idempotent; also after an error or an abandoned pass)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
 
 def _no_constant(name: str) -> None:

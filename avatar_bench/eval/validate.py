@@ -145,18 +145,38 @@ def _check_keys(report: ValidationReport, dataset: AvatarDataset,
     report.rows = {k: r for k, r in seen.items() if k in wanted_set}
 
 
-def _check_values(report: ValidationReport, chunk: int) -> None:
-    """One streaming pass: non-finite maps are errors, constant maps warnings."""
+def map_flags(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per map of ``[n, h, w]``: all values finite, and finite and constant (max == min).
+
+    Native float16 is checked on its bits, without a float32 copy (about 8x faster):
+    a value is NaN or inf when its exponent bits are all set, and the order-preserving
+    int16 key ``i ^ ((i >> 15) & 0x7FFF)`` has max == min on a constant map, or max 0 and
+    min -1 when it holds only +0.0 and -0.0 (equal as numbers).
+    """
+    n = len(maps)
+    if maps.dtype == np.dtype(np.float16) and maps.dtype.isnative:
+        bits = maps.reshape(n, -1).view(np.uint16)
+        finite = (bits & np.uint16(0x7C00)).max(axis=1) != 0x7C00
+        i = bits.view(np.int16)
+        key = (i >> 15) & np.int16(0x7FFF)
+        key ^= i
+        hi, lo = key.max(axis=1), key.min(axis=1)
+        return finite, finite & ((hi == lo) | ((hi == 0) & (lo == -1)))
+    flat = maps.reshape(n, -1).astype(np.float32)  # fast SIMD from here
+    finite = np.isfinite(flat).all(axis=1)
+    return finite, finite & (flat.max(axis=1) == flat.min(axis=1))
+
+
+def _check_values(report: ValidationReport, chunk: int, digest: bool = False) -> None:
+    """One streaming pass: non-finite maps are errors, constant maps warnings (``digest``:
+    the same read also hashes the file, see ``PredictionsFile.verified_chunks``)."""
     p = report.predictions
     keys = p.raw_keys if p.raw_keys and len(p.raw_keys) == p.n_maps else None
     nonfinite: list[str] = []
     constant: list[str] = []
     try:
-        for start, maps in p.iter_chunks(chunk):
-            flat = maps.reshape(len(maps), -1).astype(np.float32)  # fast SIMD from here
-            finite = np.isfinite(flat).all(axis=1)
-            const = finite & (flat.max(axis=1) == flat.min(axis=1))
-            del flat
+        for start, maps in (p.verified_chunks(chunk) if digest else p.iter_chunks(chunk)):
+            finite, const = map_flags(maps)
             names = keys[start:start + len(maps)] if keys else \
                 [f"row {start + i}" for i in range(len(maps))]
             skip = report.ignored_rows
@@ -181,17 +201,18 @@ def check_chunk(map_shape: tuple[int, int], most: int = 64) -> int:
 
 
 def validate_predictions(dataset: AvatarDataset, predictions: str | os.PathLike | PredictionsFile,
-                         *, chunk: int = 64, ignore: list[str] | None = None
-                         ) -> ValidationReport:
+                         *, chunk: int = 64, ignore: list[str] | None = None,
+                         digest: bool = False) -> ValidationReport:
     """Run every check; never raises for a bad file (see ``ValidationReport.raise_if_invalid``).
 
     ``ignore``: keys of frames ``--lenient`` skipped; maps for them are not unknown keys
     (listed in ``report.ignored`` and one warning). Defaults to the dataset's skipped frames.
+    ``digest``: hash the file during the value check (the evaluator cites its sha256).
     """
     p = predictions if isinstance(predictions, PredictionsFile) else PredictionsFile(predictions)
     report = ValidationReport(p, len(dataset), list(p.problems), list(p.warnings))
     skip = skipped_keys(dataset) if ignore is None else ignore
     _check_keys(report, dataset, frozenset(skip))
     if p.readable:
-        _check_values(report, check_chunk(p.map_shape, chunk))
+        _check_values(report, check_chunk(p.map_shape, chunk), digest)
     return report

@@ -1,0 +1,169 @@
+"""Fused whole-file passes: validation reads the file once and hashes it on the way.
+
+Checked against independent references: hashlib over the file's bytes, np.load of the maps,
+float64 comparisons for the finite/constant flags, and zipfile's own CRC error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from avatar_bench.data import AvatarDataset
+from avatar_bench.errors import AvatarBenchError
+from avatar_bench.eval import Evaluator, Protocol, validate_predictions, write_predictions
+from avatar_bench.eval.predictions import PredictionsFile
+from avatar_bench.eval.validate import map_flags
+from tests.fakeroot import instance, write_frame
+
+VIDEOS = ("a_b_00001", "c-d_00002")
+
+
+@pytest.fixture()
+def ds(tmp_path):
+    root = tmp_path / "root"
+    for v in VIDEOS:
+        for fr in (3, 40, 120):
+            write_frame(root, v, fr, [instance("Single-Sound", "dog", (10, 10, 100, 80))],
+                        jpeg=False)
+    return AvatarDataset(root, use_cache=False)
+
+
+def _maps(n: int, shape=(16, 16), dtype=np.float16) -> np.ndarray:
+    return np.random.default_rng(1).random((n, *shape)).astype(dtype)
+
+
+def _write(ds, path, maps, meta=None):
+    keys = [f.key for f in ds.frames]
+    return write_predictions(path, zip(keys, maps, strict=True), len(keys), meta or {"m": 1},
+                             maps.dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_one_read_gives_maps_crc_and_sha256(ds, tmp_path, dtype):
+    maps = _maps(6, dtype=dtype)
+    path = _write(ds, tmp_path / "p.npz", maps)
+    p = PredictionsFile(path)
+    got = np.concatenate([m for _, m in p.verified_chunks(4)])
+    with np.load(path) as z:
+        np.testing.assert_array_equal(got, z["heatmaps"])
+    assert p._digest is not None  # the pass cached a digest ...
+    assert p.sha256() == hashlib.sha256(path.read_bytes()).hexdigest()  # ... and it is right
+    assert PredictionsFile(path).sha256() == p.sha256()  # same as the separate read
+
+
+def test_digest_not_reused_after_the_file_changes(ds, tmp_path):
+    path = _write(ds, tmp_path / "p.npz", _maps(6))
+    p = PredictionsFile(path)
+    for _ in p.verified_chunks(4):
+        pass
+    other = tmp_path / "q.npz"
+    _write(ds, other, _maps(6) + np.float16(1))
+    os.replace(other, path)  # a new file under the same name (same size)
+    assert p.sha256() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_abandoned_pass_caches_nothing(ds, tmp_path):
+    path = _write(ds, tmp_path / "p.npz", _maps(6))
+    p = PredictionsFile(path)
+    gen = p.verified_chunks(2)
+    next(gen)
+    gen.close()  # stops the hashing thread; a partial hash must not be cited
+    assert p._digest is None
+    assert p.sha256() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_flipped_byte_refused_with_zipfiles_message(ds, tmp_path):
+    path = _write(ds, tmp_path / "p.npz", _maps(6, (64, 64)))
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("heatmaps.npy")
+    data = bytearray(path.read_bytes())
+    data[info.header_offset + 20_000] ^= 0x01
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as zf, pytest.raises(zipfile.BadZipFile) as ref:
+        zf.read("heatmaps.npy")  # what zipfile itself says
+    p = PredictionsFile(path)
+    with pytest.raises(AvatarBenchError) as err:
+        for _ in p.verified_chunks(2):
+            pass
+    assert str(err.value) == f"{path}: heatmaps are corrupt or truncated: {ref.value}"
+    assert p._digest is None
+    report = validate_predictions(ds, path, digest=True)
+    assert any(str(ref.value) in m and str(path) in m for m in report.problems)
+    with pytest.raises(AvatarBenchError, match="problem"):  # refused before any number
+        Evaluator(ds, path, Protocol(bootstrap=0)).run()
+
+
+def test_evaluator_cites_the_same_sha256(ds, tmp_path):
+    path = _write(ds, tmp_path / "p.npz", _maps(6))
+    res = Evaluator(ds, path, Protocol(bootstrap=0)).run()
+    assert res["predictions"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _reference_flags(maps: np.ndarray) -> tuple[list[bool], list[bool]]:
+    flat = maps.reshape(len(maps), -1).astype(np.float64)
+    finite = [bool(np.isfinite(r).all()) for r in flat]
+    const = [f and float(r.max()) == float(r.min()) for f, r in zip(finite, flat, strict=True)]
+    return finite, const
+
+
+@pytest.mark.parametrize("dtype", ["<f2", ">f2", "<f4"])
+def test_map_flags_match_a_float64_reference(dtype):
+    rng = np.random.default_rng(3)
+    maps = rng.standard_normal((16, 5, 7)).astype(dtype)
+    maps[1, 2, 3] = np.nan
+    maps[2, 0, 0] = np.inf
+    maps[3, 4, 6] = -np.inf
+    maps[4] = 0.0
+    maps[4, ::2] = -0.0  # +0 and -0 are equal numbers: constant
+    maps[5] = -0.0
+    maps[6] = 1.5
+    maps[7] = -2.0
+    maps[8] = -2.0
+    maps[8, 1, 1] = -1.99  # not constant
+    maps[9] = np.float16(6e-8)  # subnormal, constant
+    maps[10] = np.float16(6e-8)
+    maps[10, 0, 0] = 0.0
+    maps[11] = np.nan  # NaN is neither finite nor constant
+    maps[12] = 65504.0
+    maps[13] = -65504.0
+    maps[13, 3, 3] = np.inf
+    maps[14] = 0.0
+    maps[14, 2, 2] = -6e-8  # below -0
+    finite, const = map_flags(maps)
+    ref_finite, ref_const = _reference_flags(maps)
+    assert finite.tolist() == ref_finite
+    assert const.tolist() == ref_const
+    assert ref_const[4] and ref_const[5] and not ref_const[8] and not ref_const[14]
+
+
+@pytest.mark.parametrize("every", [2, 3])
+def test_sampled_pass_reads_the_same_chunks_without_the_others(ds, tmp_path, every):
+    from avatar_bench.eval.counts import iter_chunks
+
+    keys = [f"x_y_{i:05d}" for i in range(12)]
+    maps = _maps(12)
+    path = write_predictions(tmp_path / "p.npz", zip(keys, maps, strict=True), 12)
+    # Dataset frames at file rows 0, 1, 6, 7, 8, 11: with chunk 2, rows 2-5 are no frame's.
+    rows = dict(zip([f.key for f in ds.frames], [0, 1, 6, 7, 8, 11], strict=True))
+    p = PredictionsFile(path)
+    everything = list(iter_chunks(p, rows, ds, 2))
+    expect = [c for j, c in enumerate(everything) if j % every == 0]  # the former sampling
+    seen = []
+    real = p._raw_chunks
+
+    def spy(chunk, offset, only=None):
+        for start, m in real(chunk, offset, only):
+            seen.append(start)
+            yield start, m
+
+    p._raw_chunks = spy
+    got = list(iter_chunks(p, rows, ds, 2, every))
+    assert [c.frames.tolist() for c in got] == [c.frames.tolist() for c in expect]
+    for a, b in zip(got, expect, strict=True):
+        np.testing.assert_array_equal(a.maps, b.maps)
+    assert len(seen) == len(expect)  # the skipped chunks were not read
