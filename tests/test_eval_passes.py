@@ -167,3 +167,23 @@ def test_sampled_pass_reads_the_same_chunks_without_the_others(ds, tmp_path, eve
     for a, b in zip(got, expect, strict=True):
         np.testing.assert_array_equal(a.maps, b.maps)
     assert len(seen) == len(expect)  # the skipped chunks were not read
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 7), (224, 224), (5, 13), (31, 9), (360, 640)])
+@pytest.mark.parametrize("step", [2, 3])
+def test_grid_sample_is_bit_identical_to_the_resized_map(shape, dtype, step):
+    from avatar_bench.eval.resize import BILINEAR_AC, BilinearPlan, resize_maps
+
+    rng = np.random.default_rng(5)
+    maps = [rng.standard_normal(shape).astype(dtype), np.full(shape, -0.0, dtype),
+            np.where(rng.random(shape) < 0.5, 1e4, -1e4).astype(dtype)]
+    for size in [(360, 640), (7, 7), (4, 5), (1, 1), (3, 50), shape]:
+        for mode in ("bilinear", BILINEAR_AC):
+            plan = BilinearPlan(shape, size, mode)
+            for m in maps:
+                ref = resize_maps(m, size, mode)[::step, ::step]  # [rows, columns]
+                got = plan.grid(m, step)  # [columns, rows]
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got.T.view(np.uint32),
+                                              np.ascontiguousarray(ref).view(np.uint32))

@@ -259,13 +259,20 @@ class AvatarPasses:
     def _plan(self, c: Chunk) -> BilinearPlan:
         return bilinear_plan(c.maps.shape[1:], self.size)
 
-    def high(self, c: Chunk) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Pass 1: high-16-bit histograms over all frames and over the †TN frames."""
+    def high(self, c: Chunk, step: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Pass 1: high-16-bit histograms over all frames and over the †TN frames.
+
+        ``step > 1`` (a sample, for the sampled route): only every ``step``-th output row
+        and column of each map (``BilinearPlan.grid``), the counts say how many pixels.
+        """
         plan = self._plan(c)
         dag = self.dagger[c.frames]
         other, dagger = HighCounts(), HighCounts()
         for m, d in zip(c.maps, dag, strict=True):
             counter = dagger if d else other
+            if step > 1:
+                counter.add(plan.grid(m, step))
+                continue
             v = plan.vertical(m)
             for s in range(0, plan.width, BAND):
                 counter.add(plan.band(v, s, min(plan.width, s + BAND)))
