@@ -90,9 +90,13 @@ def make_predictions(path: Path, keys: list[str], size: int = 224, seed: int = 0
     write_predictions(path, items(), len(keys), {"model": "synthetic"}, np.float16)
 
 
-def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:
+def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "") -> dict:
+    """``Evaluator.run``'s phases in its order, each timed; the last builds the results
+    document (which cites the file's sha256, computed during validation when it can be)."""
     from avatar_bench.data import AvatarDataset
     from avatar_bench.eval import Evaluator, Protocol
+    from avatar_bench.eval.results import build_results, results_json
+    from avatar_bench.fsio import atomic_write_text
 
     t0 = time.perf_counter()
     ds = AvatarDataset(root, use_cache=False)
@@ -100,12 +104,17 @@ def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:
     ev = Evaluator(ds, preds, Protocol(bootstrap=bootstrap))
     phases, cpu = {}, {}
     c_start = time.process_time()
-    for name in ("validate", "threshold", "per_frame", "accumulate", "summarise", "sha256"):
+    steps = {"validate": ev.validate, "threshold": ev.threshold, "per_frame": ev.per_frame,
+             "accumulate": ev.accumulate,
+             "summarise+results": lambda: build_results(ev, ev.summarise())}
+    for name, step in steps.items():
         t, c = time.perf_counter(), time.process_time()
-        getattr(ev.predictions, name)() if name == "sha256" else getattr(ev, name)()
+        out = step()
         phases[name] = round(time.perf_counter() - t, 2)
         cpu[name] = round(time.process_time() - c, 2)
     total = sum(phases.values())
+    if results_out:
+        atomic_write_text(results_out, results_json(out))
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return {"index_s": round(t_index, 2), "evaluate_s": round(total, 2), "phases": phases,
             "phases_cpu": cpu, "evaluate_cpu_s": round(time.process_time() - c_start, 1),
@@ -113,7 +122,7 @@ def child_evaluate(root: str, preds: str, bootstrap: int) -> dict:
             "user_s": round(ru.ru_utime, 1), "sys_s": round(ru.ru_stime, 1), "route": ev.route,
             "sample_missed": ev.sample_missed,
             "peak_rss_mb": round(own_peak_mb()), "workers": ev.workers,
-            "ciou_total": ev.summarise()["metrics"]["total"]["ciou"]}
+            "ciou_total": out["metrics"]["total"]["ciou"]}
 
 
 def child_naive(root: str, preds: str) -> dict:
@@ -150,6 +159,8 @@ def main() -> None:
                     help="Subset size for the naive comparison (0 = skip).")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--workdir", type=Path, default=None, help="Keep inputs here.")
+    ap.add_argument("--results-out", type=Path, default=None,
+                    help="Write the full-size run's results JSON here (to diff two versions).")
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="avatar-eval-speed-"))
@@ -162,7 +173,8 @@ def main() -> None:
             print(f"generated {len(keys)} frames + {preds.stat().st_size / 1e9:.2f} GB "
                   f"predictions in {time.perf_counter() - t:.0f} s")
         before = f"{os.getloadavg()[0]:.2f}"
-        full = _child("_evaluate", str(root), str(preds), str(args.bootstrap))
+        full = _child("_evaluate", str(root), str(preds), str(args.bootstrap),
+                      str(args.results_out or ""))
         print(f"evaluate  {args.frames} frames @360x640, bootstrap {args.bootstrap}: "
               f"{full['evaluate_s']} s (index {full['index_s']} s), peak RSS "
               f"{full['peak_rss_mb']} MB, {full['workers']} threads, route {full['route']}"
@@ -194,7 +206,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_evaluate":
-        print(json.dumps(child_evaluate(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        print(json.dumps(child_evaluate(sys.argv[2], sys.argv[3], int(sys.argv[4]),
+                                        *sys.argv[5:6])))
     elif len(sys.argv) > 1 and sys.argv[1] == "_naive":
         print(json.dumps(child_naive(sys.argv[2], sys.argv[3])))
     else:
