@@ -187,3 +187,73 @@ def test_grid_sample_is_bit_identical_to_the_resized_map(shape, dtype, step):
                 assert got.dtype == np.float32
                 np.testing.assert_array_equal(got.T.view(np.uint32),
                                               np.ascontiguousarray(ref).view(np.uint32))
+
+
+def _mixed_root(tmp_path):
+    """Frames with 0, 1, 2 and 3 on-screen scenarios, overlapping shapes, off-screen ones."""
+    root = tmp_path / "mixed"
+    anns = [
+        [instance("Off-Screen", "car", None)],
+        [instance("Single-Sound", "dog", (10, 10, 100, 80))],
+        [instance("Mixed-Sound", "dog", (10, 10, 100, 80)),
+         instance("Multi-Entity", "cat", (60, 40, 200, 150)), instance("Off-Screen", "x", None)],
+        [instance("Single-Sound", "dog", (0, 0, 640, 30)),
+         instance("Mixed-Sound", "dog", (300, 10, 100, 300)),
+         instance("Multi-Entity", "cat", (350, 200, 250, 150))],
+    ]
+    for j, a in enumerate(anns):
+        write_frame(root, "v_w_00001", j + 1, a, jpeg=False)
+    return AvatarDataset(root, use_cache=False)
+
+
+def test_gt_areas_from_run_lengths_equal_decoded_masks(tmp_path):
+    from avatar_bench.eval.counts import gt_counts_rle
+
+    ds = _mixed_root(tmp_path)
+    for size in [(360, 640), (37, 64)]:
+        for f in ds.frames:
+            want = [0 if g is None else int(np.asarray(g, bool).sum())  # decoded, by hand
+                    for g in _decoded(ds, f, size)]
+            assert gt_counts_rle(ds, f, size) == want
+
+
+def _decoded(ds, frame, size):
+    """Independent GT per column: each scenario's mask, and the union of all on-screen ones."""
+    cols = []
+    for s in ("single_sound", "mixed_sound", "multi_entity"):
+        cols.append(ds.gt_mask(frame, s, size) if ds.instances_for(frame, s) else None)
+    union = np.zeros(size, bool)
+    for m in cols:
+        if m is not None:
+            union |= m
+    return [*cols, union if any(m is not None for m in cols) else ds.gt_mask(frame, "total",
+                                                                               size)]
+
+
+def test_frames_below_both_intervals_skip_their_masks(tmp_path):
+    from avatar_bench.eval.counts import AvatarPasses, Chunk, split_frame
+    from avatar_bench.eval.resize import flat, resize_maps
+
+    ds = _mixed_root(tmp_path)
+    size = (36, 64)
+    rng = np.random.default_rng(2)
+    maps = rng.random((4, 9, 16)).astype(np.float32)
+    maps[1] += 5  # frames 1 and 3 reach the intervals, 0 and 2 do not
+    maps[3] += 10
+    dag = np.array([True, True, True, False])
+    passes = AvatarPasses(ds, size, dag)
+    full = resize_maps(maps, size)
+    main, dg = (5.5, 5.6), (10.5, 10.7)
+    rows = passes.boundary(Chunk(np.arange(4), maps), main, dg)
+    for i, gt, s_main, s_dag in rows:
+        cols = _decoded(ds, ds.frames[i], size)
+        assert gt == [0 if g is None else int(g.sum()) for g in cols]
+        ref = split_frame(flat(full[i]), cols, np.float32(main[0]), np.float32(main[1]))
+        for s, r in [(s_main, ref)] + ([(s_dag, split_frame(
+                flat(full[i]), [None, None, None, cols[3]], np.float32(dg[0]),
+                np.float32(dg[1])))] if dag[i] else []):
+            assert (s.pos_above, s.inter_above) == (r.pos_above, r.inter_above)
+            np.testing.assert_array_equal(s.values, r.values)
+            np.testing.assert_array_equal(s.bits, r.bits)
+        assert (s_dag is None) == (not dag[i])
+    assert rows[0][2].pos_above == 0 and rows[3][2].pos_above > 0  # both paths were taken

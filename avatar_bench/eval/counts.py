@@ -76,6 +76,19 @@ def gt_masks(dataset: AvatarDataset, frame: Frame,
     return out + [total]
 
 
+def gt_counts_rle(dataset: AvatarDataset, frame: Frame, size: tuple[int, int]) -> list[int]:
+    """``gt_counts(gt_masks(...))`` from the run-length codes, without decoding a mask (for
+    frames that need no pixel of their GT): areas of the present scenarios, and of their
+    union (``merge``, exact on runs) as ``gt_masks`` builds the total."""
+    present = [s for s in GT_SCENARIOS[:3] if dataset.instances_for(frame, s)]
+    if len(present) <= 1:
+        total = int(mask_utils.area(dataset.gt_rle(frame, "total", size)))
+        return [total if s in present else 0 for s in GT_SCENARIOS[:3]] + [total]
+    rles = {s: dataset.gt_rle(frame, s, size) for s in present}
+    union = int(mask_utils.area(mask_utils.merge(list(rles.values()), intersect=False)))
+    return [int(mask_utils.area(rles[s])) if s in rles else 0 for s in GT_SCENARIOS[:3]] + [union]
+
+
 def _decode(dataset: AvatarDataset, frame: Frame, scenario: str,
             size: tuple[int, int]) -> np.ndarray:
     """The GT mask as pycocotools decodes it: Fortran-ordered, viewed as bool (no copy)."""
@@ -193,6 +206,9 @@ def split_frame(pixels: np.ndarray, masks: list[np.ndarray | None], lo: np.float
     return Split(int(np.count_nonzero(above)), inter, pixels[inside], bits)
 
 
+#: The split of a frame with no pixel at or above the interval (nothing positive, no value).
+_NOTHING = Split(0, [0, 0, 0, 0], np.zeros(0, np.float32), np.zeros(0, np.uint8))
+
 #: Share of a map's pixels above which ``split_fused`` computes the whole map instead of
 #: single pixels (per pixel that costs several gathers, per band a few vector operations).
 FULL_SHARE = 0.125
@@ -283,11 +299,19 @@ class AvatarPasses:
         """Pass 2 (two-pass route): GT counts and a ``Split`` per threshold for each frame."""
         plan = self._plan(c)
         lo, hi = np.float32(main[0]), np.float32(main[1])
+        lo_dag = None if dag is None else np.float32(dag[0])
         out = []
         for i, m in zip(c.frames, c.maps, strict=True):
-            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
             v = plan.vertical(m)
             bounds = plan.pair_bounds(v)
+            is_dag = lo_dag is not None and self.dagger[i]
+            top = bounds[1].max()
+            if top < lo and (not is_dag or top < lo_dag):
+                # No pixel reaches either interval: nothing to count but the GT's areas.
+                gt = gt_counts_rle(self.dataset, self.dataset.frames[i], self.size)
+                out.append((int(i), gt, _NOTHING, _NOTHING if is_dag else None))
+                continue
+            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
             gt = gt_counts(masks)
             s_main = split_fused(plan, v, bounds, masks, lo, hi)
             s_dag = None
