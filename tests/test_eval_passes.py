@@ -111,8 +111,10 @@ def _reference_flags(maps: np.ndarray) -> tuple[list[bool], list[bool]]:
     return finite, const
 
 
+@pytest.mark.parametrize("block", [1 << 22, 80])  # 80: two or three maps per step
 @pytest.mark.parametrize("dtype", ["<f2", ">f2", "<f4"])
-def test_map_flags_match_a_float64_reference(dtype):
+def test_map_flags_match_a_float64_reference(dtype, block, monkeypatch):
+    monkeypatch.setattr("avatar_bench.eval.validate.FLAG_ELEMENTS", block)
     rng = np.random.default_rng(3)
     maps = rng.standard_normal((16, 5, 7)).astype(dtype)
     maps[1, 2, 3] = np.nan

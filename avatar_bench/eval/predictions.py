@@ -517,7 +517,7 @@ class _Hasher:
     numpy work; at most ``DEPTH`` buffers wait (bounded memory).
     """
 
-    DEPTH = 2
+    DEPTH = 1
 
     def __init__(self) -> None:
         self.queue: queue.Queue = queue.Queue(self.DEPTH)

@@ -23,6 +23,8 @@ from avatar_bench.eval.predictions import PredictionsFile
 SHOW = 5
 #: Bytes of maps the value check reads at a time (as float32): bounded for any map size.
 CHECK_BYTES = 64 << 20
+#: Most float16 values ``map_flags`` works on at a time (its temporaries: 8 MB each).
+FLAG_ELEMENTS = 1 << 22
 #: ``metadata/<video_id>/<frame>.json`` at the start of a --lenient skip message.
 _SKIP_PATH = re.compile(r"metadata[/\\]([^/\\]+)[/\\]([0-9]+)\.json\b")
 
@@ -156,12 +158,19 @@ def map_flags(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(maps)
     if maps.dtype == np.dtype(np.float16) and maps.dtype.isnative:
         bits = maps.reshape(n, -1).view(np.uint16)
-        finite = (bits & np.uint16(0x7C00)).max(axis=1) != 0x7C00
-        i = bits.view(np.int16)
-        key = (i >> 15) & np.int16(0x7FFF)
-        key ^= i
-        hi, lo = key.max(axis=1), key.min(axis=1)
-        return finite, finite & ((hi == lo) | ((hi == 0) & (lo == -1)))
+        finite, const = np.empty(n, bool), np.empty(n, bool)
+        step = max(1, FLAG_ELEMENTS // max(1, bits.shape[1]))  # bounded temporaries
+        for s in range(0, n, step):
+            b = bits[s:s + step]
+            ok = (b & np.uint16(0x7C00)).max(axis=1) != 0x7C00
+            i = b.view(np.int16)
+            key = i >> 15
+            key &= np.int16(0x7FFF)
+            key ^= i
+            hi, lo = key.max(axis=1), key.min(axis=1)
+            finite[s:s + step] = ok
+            const[s:s + step] = ok & ((hi == lo) | ((hi == 0) & (lo == -1)))
+        return finite, const
     flat = maps.reshape(n, -1).astype(np.float32)  # fast SIMD from here
     finite = np.isfinite(flat).all(axis=1)
     return finite, finite & (flat.max(axis=1) == flat.min(axis=1))
