@@ -259,3 +259,56 @@ def test_frames_below_both_intervals_skip_their_masks(tmp_path):
             np.testing.assert_array_equal(s.bits, r.bits)
         assert (s_dag is None) == (not dag[i])
     assert rows[0][2].pos_above == 0 and rows[3][2].pos_above > 0  # both paths were taken
+
+
+def _rle_cases():
+    """Masks whose run lengths need 1 to 7 characters, negative differences, first pixel
+    set or not, empty and full, and polygon unions as the dataset makes them."""
+    from pycocotools import mask as mask_utils
+
+    rng = np.random.default_rng(11)
+    out = []
+    for h, w in [(1, 1), (1, 7), (5, 3), (36, 64), (360, 640)]:
+        for fill in (0.0, 1.0, 0.02, 0.5, 0.98):
+            m = (rng.random((h, w)) < fill).astype(np.uint8)
+            out.append(mask_utils.encode(np.asfortranarray(m)))
+        m = np.zeros((h, w), np.uint8)
+        m[: h // 2, : w // 3] = 1  # long runs then short ones: negative differences
+        m[-1, -1] = 1
+        out.append(mask_utils.encode(np.asfortranarray(m)))
+    big = np.zeros((4096, 4096), np.uint8, order="F")
+    big[:, 1000:] = 1  # one run of 12.7 M pixels: 5 characters
+    big[0, 0] = 1
+    out.append(mask_utils.encode(big))
+    polys = [[10, 10, 300, 40, 200, 300], [100, 50, 600, 60, 500, 350, 90, 340]]
+    out.append(mask_utils.merge(mask_utils.frPyObjects(polys, 360, 640)))
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[int]:
+    """Run lengths of a mask in column-major order, starting with a (maybe empty) 0-run."""
+    v = np.concatenate(([0], mask.T.ravel().astype(np.int8)))
+    edges = np.flatnonzero(np.diff(v)) + 1
+    return np.diff(np.concatenate(([1], edges, [len(v)]))).tolist()
+
+
+def test_decode_rle_equals_pycocotools(monkeypatch):
+    from types import SimpleNamespace
+
+    from pycocotools import mask as mask_utils
+
+    from avatar_bench.eval import counts as counts_mod
+    from avatar_bench.eval.counts import decode_rle, rle_counts
+
+    refs = [mask_utils.decode(rle) for rle in _rle_cases()]
+
+    def refuse(rle):
+        raise AssertionError("pycocotools' route taken for a valid RLE")
+
+    monkeypatch.setattr(counts_mod, "mask_utils", SimpleNamespace(decode=refuse))
+    for rle, ref in zip(_rle_cases(), refs, strict=True):
+        assert rle_counts(rle["counts"]).tolist() == _runs(ref)
+        got = decode_rle(rle)
+        assert got.dtype == bool and got.shape == ref.shape
+        assert got.flags.f_contiguous  # flattens to the maps' column-major order
+        np.testing.assert_array_equal(got, ref.astype(bool))

