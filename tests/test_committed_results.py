@@ -129,3 +129,27 @@ def test_motion_entries_show_what_separates_multi_entity_twins():
     assert ciou("motion", "single_sound") > 5 * ciou("center-prior", "single_sound")
     assert ciou("motion-sync", "multi_entity") > 1.5 * ciou("motion", "multi_entity")
     assert ciou("motion", "multi_entity") > ciou("center-prior", "multi_entity")
+
+
+#: The models of baselines/reproduce_mini_v2_study.sh and the seeds every one of them ran.
+STUDY_MODELS = ("ezvsl", "slavc", "ssltie", "tavlo-mean", "tavlo-max", "tavlo-mean-nox",
+                "tavlo-max-nox")
+STUDY_SEEDS = (0, 1, 2)
+
+
+def test_v2_study_commits_one_entry_per_model_and_seed():
+    """Every trained v2 entry is one seed of the study; the seed is a field, not only a name."""
+    found: dict[str, set[int]] = {}
+    for folder in SUBMISSIONS.glob("mini-v2-*-s*"):
+        stem, _, tail = folder.name.rpartition("-s")
+        if not tail.isdigit():
+            continue
+        meta = json.loads((folder / "submission.json").read_text())
+        results = json.loads((folder / "results.json").read_text())
+        seed = int(tail)
+        assert meta["training_seed"] == seed, folder.name
+        assert meta["name"].endswith(f", seed {seed}"), folder.name
+        assert meta["training_data"]["name"] == "AVATAR-mini v2 training stream", folder.name
+        assert results["dataset"]["revision"] == "mini-v2-seed0-n60", folder.name
+        found.setdefault(stem.removeprefix("mini-v2-"), set()).add(seed)
+    assert found == {m: set(STUDY_SEEDS) for m in STUDY_MODELS}
