@@ -133,7 +133,7 @@ def test_motion_entries_show_what_separates_multi_entity_twins():
 
 #: The models of baselines/reproduce_mini_v2_study.sh and the seeds every one of them ran.
 STUDY_MODELS = ("ezvsl", "slavc", "ssltie", "tavlo-mean", "tavlo-max", "tavlo-mean-nox",
-                "tavlo-max-nox")
+                "tavlo-max-nox", "tavlo-max-nox-long")
 STUDY_SEEDS = (0, 1, 2)
 
 
