@@ -13,12 +13,14 @@
 # override. Resolution: every model trains and predicts at 112 px (the baselines'
 # recipe default, passed to the adapter with --option image_size=112; TAVLO's `small` config,
 # read back from its checkpoint). Runs that exist are kept (delete OUT/<run> to redo one).
+# Measured on 2 CPU cores: the 7 models x 3 seeds took 87 min wall, the long-T cell's 3 seeds
+# (tavlo_max_nox_long: T = 20 frames 0.25 s apart, the whole clip) 28 min more (3 at a time).
 # Entries: submissions/mini-v2-<model>-s<seed> (SUBMIT=1), the seed in name, slug, notes.
 set -euo pipefail
 OUT=${OUT:-runs/mini-v2-study}
 SUB=${SUB:-submissions}
 SEEDS=${SEEDS:-"0 1 2"}
-MODELS=${MODELS:-"ssltie tavlo_mean tavlo_max tavlo_mean_nox tavlo_max_nox slavc ezvsl"}
+MODELS=${MODELS:-"ssltie tavlo_mean tavlo_max tavlo_mean_nox tavlo_max_nox slavc ezvsl tavlo_max_nox_long"}
 TRAIN_DATA=${TRAIN_DATA:-mini-v2}
 SUBMIT=${SUBMIT:-1}
 SIZE=112
