@@ -46,7 +46,7 @@ class _Skip(Exception):
 
 
 class BaselineAdapter(Adapter):
-    """Shared machinery; subclasses set ``model_name``, ``map_size`` and the descriptions.
+    """Shared machinery; subclasses set ``model_name``, ``strides`` and the descriptions.
 
     Options: ``checkpoint`` (official or our file; None = random init, flagged in meta),
     ``device`` ("cpu" | "cuda"), ``batch_size`` (16), ``audio_window`` (seconds; model
@@ -59,7 +59,6 @@ class BaselineAdapter(Adapter):
 
     requires_torch: ClassVar[bool] = True
     model_name: ClassVar[str] = ""
-    map_size: ClassVar[int] = 7
     map_kind: ClassVar[str] = "cosine / tau"
     #: Strides of conv1, maxpool and layer1-4 of the visual trunk (the map side follows).
     strides: ClassVar[tuple[int, ...]] = (2, 2, 1, 2, 2, 2)
@@ -136,7 +135,7 @@ class BaselineAdapter(Adapter):
         self.size_warning = message
 
     def map_side(self) -> int:
-        """Side of the raw map at ``image_size`` (``map_size`` at 224 px)."""
+        """Side of the raw map at ``image_size`` (7 for EZ-VSL/SLAVC, 14 for SSL-TIE at 224 px)."""
         side = self.image_size
         for stride in self.strides:
             side = (side - 1) // stride + 1
@@ -187,7 +186,7 @@ class BaselineAdapter(Adapter):
 
     def predict(self, dataset: AvatarDataset,
                 frames: list[Frame]) -> Iterator[tuple[str, np.ndarray]]:
-        """Yield ``(frame.key, map)`` in order; maps are float32 ``map_size x map_size``."""
+        """Yield ``(frame.key, map)`` in order; maps are float32, ``map_side()`` square."""
         self.model.eval()   # no dropout, BN running statistics: deterministic maps
         keys: list[str] = []
         images: list[np.ndarray] = []
@@ -270,7 +269,6 @@ def _positive_int(value: Any, what: str) -> int:
 class EZVSLAdapter(BaselineAdapter):
     name = "ezvsl"
     model_name = "ezvsl"
-    map_size = 7
     description = "EZ-VSL (ECCV 2022): multiple-instance contrastive, 7x7 cosine/tau map"
 
 
@@ -283,7 +281,6 @@ class SLAVCAdapter(BaselineAdapter):
 
     name = "slavc"
     model_name = "slavc"
-    map_size = 7
     description = "SLAVC (NeurIPS 2022): mean of two heads' maps (online encoders by default)"
     model_options = ("use_mom_eval",)
 
@@ -304,7 +301,6 @@ class SLAVCAdapter(BaselineAdapter):
 class SSLTIEAdapter(BaselineAdapter):
     name = "ssltie"
     model_name = "ssltie"
-    map_size = 14
     map_kind = "cosine"
     strides = (2, 2, 1, 2, 2, 1)
     description = "SSL-TIE (ACM MM 2022): transformation-invariant/equivariant, 14x14 cosine"
