@@ -10,6 +10,10 @@ prints speed and memory ratios.
 
     python benchmarks/eval_speed.py                 # full size
     python benchmarks/eval_speed.py --frames 2000   # quicker
+    AVATAR_BENCH_KERNELS=numpy python benchmarks/eval_speed.py   # the numpy route
+
+The first run after installing (or after editing ``eval/kernels.py``) also compiles the
+per-frame kernels (~3 s, overlapped with validation); later runs load them from numba's cache.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "")
     """``Evaluator.run``'s phases in its order, each timed; the last builds the results
     document (which cites the file's sha256, computed during validation when it can be)."""
     from avatar_bench.data import AvatarDataset
-    from avatar_bench.eval import Evaluator, Protocol
+    from avatar_bench.eval import Evaluator, Protocol, kernels
     from avatar_bench.eval.results import build_results, results_json
     from avatar_bench.fsio import atomic_write_text
 
@@ -122,6 +126,7 @@ def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "")
             "user_s": round(ru.ru_utime, 1), "sys_s": round(ru.ru_stime, 1), "route": ev.route,
             "sample_missed": ev.sample_missed,
             "peak_rss_mb": round(own_peak_mb()), "workers": ev.workers,
+            "kernels": f"numba {kernels.numba.__version__}" if kernels.enabled() else "numpy",
             "ciou_total": out["metrics"]["total"]["ciou"]}
 
 
@@ -177,7 +182,8 @@ def main() -> None:
                       str(args.results_out or ""))
         print(f"evaluate  {args.frames} frames @360x640, bootstrap {args.bootstrap}: "
               f"{full['evaluate_s']} s (index {full['index_s']} s), peak RSS "
-              f"{full['peak_rss_mb']} MB, {full['workers']} threads, route {full['route']}"
+              f"{full['peak_rss_mb']} MB, {full['workers']} threads, route {full['route']}, "
+              f"per-frame kernels {full['kernels']}"
               f"{' (sample missed)' if full['sample_missed'] else ''}")
         print(f"  CPU (user+sys, all threads): evaluate {full['evaluate_cpu_s']} s; whole "
               f"process {full['cpu_s']} s (user {full['user_s']}, sys {full['sys_s']})")

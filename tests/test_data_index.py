@@ -186,3 +186,13 @@ def test_info_labels_the_scored_cross_event_frames(tmp_path):
     write_predictions(preds, zip(ds.keys(), maps, strict=True), len(maps), {"model": "flat"})
     result = evaluate(ds, preds, bootstrap=0)
     assert result["metrics"]["cross_event"]["n_frames"] == 4
+
+
+def test_gt_rle_keep_false_gives_the_same_mask_without_storing_it(mini):
+    frame = next(f for f in mini.frames if mini.instances_for(f, "total"))
+    size = (36, 64)
+    fresh = mini.gt_rle(frame, "total", size, keep=False)
+    assert (frame.key, "total", size) not in mini._rle_cache
+    kept = mini.gt_rle(frame, "total", size)
+    assert (frame.key, "total", size) in mini._rle_cache
+    assert fresh == kept and mini.gt_rle(frame, "total", size, keep=False) is kept

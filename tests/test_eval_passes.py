@@ -232,8 +232,14 @@ def _decoded(ds, frame, size):
                                                                                size)]
 
 
-def test_frames_below_both_intervals_skip_their_masks(tmp_path):
+@pytest.mark.parametrize("route", ["numpy", "compiled"])
+def test_frames_below_both_intervals_skip_their_masks(tmp_path, monkeypatch, route):
+    from avatar_bench.eval import kernels
     from avatar_bench.eval.counts import AvatarPasses, Chunk, split_frame
+
+    if route == "compiled" and kernels.numba is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setenv("AVATAR_BENCH_KERNELS", "numpy" if route == "numpy" else "")
     from avatar_bench.eval.resize import flat, resize_maps
 
     ds = _mixed_root(tmp_path)
@@ -297,15 +303,15 @@ def test_decode_rle_equals_pycocotools(monkeypatch):
 
     from pycocotools import mask as mask_utils
 
-    from avatar_bench.eval import counts as counts_mod
-    from avatar_bench.eval.counts import decode_rle, rle_counts
+    from avatar_bench.eval import runs as runs_mod
+    from avatar_bench.eval.runs import decode_rle, rle_counts
 
     refs = [mask_utils.decode(rle) for rle in _rle_cases()]
 
     def refuse(rle):
         raise AssertionError("pycocotools' route taken for a valid RLE")
 
-    monkeypatch.setattr(counts_mod, "mask_utils", SimpleNamespace(decode=refuse))
+    monkeypatch.setattr(runs_mod, "mask_utils", SimpleNamespace(decode=refuse))
     for rle, ref in zip(_rle_cases(), refs, strict=True):
         assert rle_counts(rle["counts"]).tolist() == _runs(ref)
         got = decode_rle(rle)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from avatar_bench.eval import counts as counts_mod
+from avatar_bench.eval import kernels
 from avatar_bench.eval.counts import AvatarPasses, Chunk, split_frame, split_fused
 from avatar_bench.eval.resize import (
     BILINEAR,
@@ -24,6 +25,7 @@ from avatar_bench.eval.resize import (
     flat,
     resize_maps,
 )
+from avatar_bench.eval.runs import Runs
 from avatar_bench.eval.threshold import (
     HighCounts,
     float_keys,
@@ -167,12 +169,18 @@ def test_high_and_low_passes_equal_unfused(shape):
     assert np.array_equal(low_dag, low_histogram(keys[dag], b_dag))
 
 
-def test_boundary_and_counts_passes_equal_unfused(monkeypatch):
+@pytest.mark.parametrize("route", ["numpy", "compiled"])
+def test_boundary_and_counts_passes_equal_unfused(monkeypatch, route):
+    if route == "compiled" and kernels.numba is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setenv("AVATAR_BENCH_KERNELS", "numpy" if route == "numpy" else "")
     rng = np.random.default_rng(9)
     size, shape = (36, 64), (14, 14)
     c = _chunk(rng, 5, shape, np.float32)
     masks = {i: _masks(rng, size) for i in range(5)}
     monkeypatch.setattr(counts_mod, "gt_masks", lambda ds, f, sz: masks[f])
+    runs = {i: [None if m is None else Runs.from_mask(m) for m in mk] for i, mk in masks.items()}
+    monkeypatch.setattr(counts_mod, "gt_runs", lambda ds, f, sz: runs[f])
     ds = SimpleNamespace(frames=list(range(5)))
     dag = np.array([True, False, True, True, False])
     passes = AvatarPasses(ds, size, dag)

@@ -281,12 +281,18 @@ class AvatarDataset:
         return [i for i in frame.instances if i.scenario == scenario and i.on_screen]
 
     def gt_rle(self, frame: Frame, scenario: str = "total",
-               size: tuple[int, int] = EVAL_SIZE) -> dict:
-        """Run-length-encoded union mask of the scenario's instances at ``size`` (h, w)."""
+               size: tuple[int, int] = EVAL_SIZE, *, keep: bool = True) -> dict:
+        """Run-length-encoded union mask of the scenario's instances at ``size`` (h, w).
+
+        ``keep=False``: not stored for later calls (a pass that needs each mask once would
+        otherwise hold ~30 MB of them at AVATAR scale)."""
         ck = (frame.key, scenario, size)
-        if ck not in self._rle_cache:
-            self._rle_cache[ck] = rasterise(frame, self.instances_for(frame, scenario), size)
-        return self._rle_cache[ck]
+        if ck in self._rle_cache:
+            return self._rle_cache[ck]
+        rle = rasterise(frame, self.instances_for(frame, scenario), size)
+        if keep:
+            self._rle_cache[ck] = rle
+        return rle
 
     def gt_mask(self, frame: Frame, scenario: str = "total",
                 size: tuple[int, int] = EVAL_SIZE) -> np.ndarray:

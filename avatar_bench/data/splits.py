@@ -15,12 +15,15 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pycocotools import mask as mask_utils
 
 from avatar_bench.data.annotations import SCENARIOS, Frame
 from avatar_bench.data.index import EVAL_SIZE, AvatarDataset, rasterise
+
+if TYPE_CHECKING:  # pandas costs ~40 MB resident: imported only where a table is made
+    import pandas as pd
 
 
 def frames_by_video(frames: list[Frame]) -> dict[str, list[Frame]]:
@@ -57,6 +60,8 @@ def scenario_frames(ds: AvatarDataset) -> dict[str, list[str]]:
 
 def splits_table(ds: AvatarDataset) -> pd.DataFrame:
     """One row per annotated frame with a boolean column per scenario and Cross-event."""
+    import pandas as pd
+
     cross = set(cross_event_videos(ds))
     rows = []
     for f in ds.frames:

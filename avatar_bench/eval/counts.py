@@ -21,8 +21,10 @@ from pycocotools import mask as mask_utils
 
 from avatar_bench.data.annotations import Frame
 from avatar_bench.data.index import AvatarDataset
+from avatar_bench.eval import kernels
 from avatar_bench.eval.predictions import PredictionsFile
 from avatar_bench.eval.resize import BAND, BILINEAR, BilinearPlan, bilinear_plan, flat, resize_maps
+from avatar_bench.eval.runs import Runs, decode_rle
 from avatar_bench.eval.threshold import (
     BINS,
     HighCounts,
@@ -82,51 +84,29 @@ def gt_counts_rle(dataset: AvatarDataset, frame: Frame, size: tuple[int, int]) -
     union (``merge``, exact on runs) as ``gt_masks`` builds the total."""
     present = [s for s in GT_SCENARIOS[:3] if dataset.instances_for(frame, s)]
     if len(present) <= 1:
-        total = int(mask_utils.area(dataset.gt_rle(frame, "total", size)))
+        total = int(mask_utils.area(dataset.gt_rle(frame, "total", size, keep=False)))
         return [total if s in present else 0 for s in GT_SCENARIOS[:3]] + [total]
-    rles = {s: dataset.gt_rle(frame, s, size) for s in present}
+    rles = {s: dataset.gt_rle(frame, s, size, keep=False) for s in present}
     union = int(mask_utils.area(mask_utils.merge(list(rles.values()), intersect=False)))
     return [int(mask_utils.area(rles[s])) if s in rles else 0 for s in GT_SCENARIOS[:3]] + [union]
+
+
+def gt_runs(dataset: AvatarDataset, frame: Frame, size: tuple[int, int]) -> list[Runs | None]:
+    """``gt_masks`` as ``Runs`` (the same pixels, never decoded; the compiled route)."""
+    present = [s for s in GT_SCENARIOS[:3] if dataset.instances_for(frame, s)]
+    if len(present) <= 1:
+        total = kernels.runs_from_rle(dataset.gt_rle(frame, "total", size, keep=False))
+        return [total if s in present else None for s in GT_SCENARIOS[:3]] + [total]
+    out = [kernels.runs_from_rle(dataset.gt_rle(frame, s, size, keep=False))
+           if s in present else None
+           for s in GT_SCENARIOS[:3]]
+    return out + [Runs.union([r for r in out if r is not None])]
 
 
 def _decode(dataset: AvatarDataset, frame: Frame, scenario: str,
             size: tuple[int, int]) -> np.ndarray:
     """The GT mask as pycocotools decodes it: Fortran-ordered, bool."""
     return decode_rle(dataset.gt_rle(frame, scenario, size))
-
-
-def rle_counts(text: bytes) -> np.ndarray:
-    """The run lengths of a compressed COCO RLE string, vectorised (pycocotools'
-    ``rleFrString``): each value is 5-bit groups, low first, as characters ``48 + g``
-    (``0x20`` = more follow, ``0x10`` in the last = negative); from the fourth value on,
-    each is stored as the difference to the value two places before it."""
-    b = np.frombuffer(text, np.uint8).astype(np.int64) - 48
-    ends = np.flatnonzero((b & 0x20) == 0)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    width = ends - starts + 1
-    pos = np.arange(len(b)) - np.repeat(starts, width)
-    x = np.add.reduceat((b & 0x1F) << (5 * pos), starts)
-    neg = (b[ends] & 0x10) != 0
-    x[neg] |= np.int64(-1) << (5 * width[neg])
-    x[1::2] = np.cumsum(x[1::2])  # c[i] = x[i] + c[i - 2] for i >= 3
-    x[2::2] = np.cumsum(x[2::2])
-    return x
-
-
-def decode_rle(rle: dict) -> np.ndarray:
-    """``mask_utils.decode(rle)`` as a Fortran-ordered bool array, three times faster: the
-    run lengths by ``rle_counts``, the mask by one ``np.repeat`` (pycocotools writes it byte
-    by byte). Anything unusual (uncompressed counts, runs that do not add up to the
-    size) goes to pycocotools."""
-    h, w = (int(v) for v in rle["size"])
-    text = rle["counts"]
-    if isinstance(text, bytes) and text and text[-1] < 48 + 0x20:
-        counts = rle_counts(text)
-        if counts.min() >= 0 and int(counts.sum()) == h * w:
-            ones = np.zeros(len(counts), bool)
-            ones[1::2] = True
-            return np.repeat(ones, counts).reshape(w, h).T
-    return mask_utils.decode(rle).view(bool)
 
 
 @dataclass
@@ -330,30 +310,43 @@ class AvatarPasses:
         return other.histogram() + h_dag, h_dag, other.n + dagger.n, dagger.n
 
     def boundary(self, c: Chunk, main: tuple[float, float], dag: tuple[float, float] | None):
-        """Pass 2 (two-pass route): GT counts and a ``Split`` per threshold for each frame."""
+        """Pass 2 (two-pass route): GT counts and a ``Split`` per threshold for each frame
+        (compiled, ``kernels``, when numba is there; else in numpy, the same bits)."""
         plan = self._plan(c)
-        lo, hi = np.float32(main[0]), np.float32(main[1])
-        lo_dag = None if dag is None else np.float32(dag[0])
+        frame_fn = self._frame_compiled if kernels.enabled() else self._frame_numpy
         out = []
         for i, m in zip(c.frames, c.maps, strict=True):
-            v = plan.vertical(m)
-            bounds = plan.pair_bounds(v)
-            is_dag = lo_dag is not None and self.dagger[i]
-            top = bounds[1].max()
-            if top < lo and (not is_dag or top < lo_dag):
-                # No pixel reaches either interval: nothing to count but the GT's areas.
-                gt = gt_counts_rle(self.dataset, self.dataset.frames[i], self.size)
-                out.append((int(i), gt, _NOTHING, _NOTHING if is_dag else None))
-                continue
-            masks = gt_masks(self.dataset, self.dataset.frames[i], self.size)
-            gt = gt_counts(masks)
-            s_main = split_fused(plan, v, bounds, masks, lo, hi)
-            s_dag = None
-            if dag is not None and self.dagger[i]:
-                s_dag = split_fused(plan, v, bounds, [None, None, None, masks[3]],
-                                    np.float32(dag[0]), np.float32(dag[1]))
-            out.append((int(i), gt, s_main, s_dag))
+            d = dag if dag is not None and self.dagger[i] else None
+            # A frame whose greatest value is below ``reach`` has no pixel in either interval.
+            reach = np.float32(main[0] if d is None else min(main[0], d[0]))
+            out.append((int(i), *frame_fn(plan, m, main, d, reach, self.dataset.frames[i])))
         return out
+
+    def _frame_numpy(self, plan: BilinearPlan, m: np.ndarray, main, dag, reach, frame):
+        v = plan.vertical(m)
+        bounds = plan.pair_bounds(v)
+        if bounds[1].max() < reach:
+            # No pixel reaches either interval: nothing to count but the GT's areas.
+            return gt_counts_rle(self.dataset, frame, self.size), _NOTHING, \
+                None if dag is None else _NOTHING
+        masks = gt_masks(self.dataset, frame, self.size)
+        s_main = split_fused(plan, v, bounds, masks, np.float32(main[0]), np.float32(main[1]))
+        s_dag = None if dag is None else split_fused(
+            plan, v, bounds, [None, None, None, masks[3]], np.float32(dag[0]),
+            np.float32(dag[1]))
+        return gt_counts(masks), s_main, s_dag
+
+    def _frame_compiled(self, plan: BilinearPlan, m: np.ndarray, main, dag, reach, frame):
+        k = kernels.kernels_for(plan)
+        v, top = k.vertical(m)
+        if top < reach:
+            return gt_counts_rle(self.dataset, frame, self.size), _NOTHING, \
+                None if dag is None else _NOTHING
+        masks = gt_runs(self.dataset, frame, self.size)
+        s_main = k.split(v, masks, np.float32(main[0]), np.float32(main[1]))
+        s_dag = None if dag is None else k.split(
+            v, [None, None, None, masks[3]], np.float32(dag[0]), np.float32(dag[1]))
+        return [0 if r is None else r.area for r in masks], s_main, s_dag
 
     def low(self, c: Chunk, b_main: int | None, b_dag: int | None):
         """Pass 2 (three-pass route): low-16-bit histograms inside the boundary bins."""
@@ -396,7 +389,7 @@ class Boundary:
     resident memory would count them twice while ``finish`` works.
     """
 
-    BLOCK = 1 << 22
+    BLOCK = 1 << 20
 
     def __init__(self, n_frames: int, k: int) -> None:
         self.k = k

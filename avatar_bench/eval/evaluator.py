@@ -11,14 +11,14 @@ import math
 import numbers
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from avatar_bench.data.index import EVAL_SIZE, AvatarDataset
 from avatar_bench.data.splits import cross_event_videos
 from avatar_bench.errors import AvatarBenchError
-from avatar_bench.eval import bootstrap, metrics
+from avatar_bench.eval import bootstrap, kernels, metrics
 from avatar_bench.eval.counts import (
     GT_SCENARIOS,
     LEGACY_SIZE,
@@ -35,6 +35,9 @@ from avatar_bench.eval.predictions import PredictionsFile
 from avatar_bench.eval.resize import BICUBIC_AC, BILINEAR, BILINEAR_AC, MODES
 from avatar_bench.eval.threshold import TopSelector, sample_interval, top_count
 from avatar_bench.eval.validate import ValidationReport, skipped_keys, validate_predictions
+
+if TYPE_CHECKING:  # pandas costs ~40 MB resident; only the per-frame table needs it
+    import pandas as pd
 
 PROTOCOLS = ("avatar", "legacy")
 #: Rows of the ``metrics`` section: the GT scenarios, then Cross-event (Total on its videos).
@@ -211,7 +214,10 @@ class Evaluator:
 
     # ------------------------------------------------------------------ phases
     def validate(self) -> ValidationReport:
-        """Phase 0: every check; stops here with all problems listed."""
+        """Phase 0: every check; stops here with all problems listed. The per-frame pass's
+        compiled kernels are made ready meanwhile."""
+        if self.protocol.name == "avatar":
+            kernels.start_warm_up()
         self.report = validate_predictions(self.dataset, self.predictions,
                                            ignore=self.skipped_keys, digest=True)
         self.report.raise_if_invalid()
@@ -412,6 +418,8 @@ class Evaluator:
 
     def per_frame_table(self) -> pd.DataFrame:
         """One row per frame: key, video, frame, cIoU per scenario (blank if absent), TN."""
+        import pandas as pd
+
         frames = self.dataset.frames
         table = pd.DataFrame({"key": [f.key for f in frames],
                               "video_id": [f.video_id for f in frames],
