@@ -94,7 +94,8 @@ def make_predictions(path: Path, keys: list[str], size: int = 224, seed: int = 0
     write_predictions(path, items(), len(keys), {"model": "synthetic"}, np.float16)
 
 
-def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "") -> dict:
+def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "",
+                   workers: int = 0) -> dict:
     """``Evaluator.run``'s phases in its order, each timed; the last builds the results
     document (which cites the file's sha256, computed during validation when it can be)."""
     from avatar_bench.data import AvatarDataset
@@ -105,7 +106,7 @@ def child_evaluate(root: str, preds: str, bootstrap: int, results_out: str = "")
     t0 = time.perf_counter()
     ds = AvatarDataset(root, use_cache=False)
     t_index = time.perf_counter() - t0
-    ev = Evaluator(ds, preds, Protocol(bootstrap=bootstrap))
+    ev = Evaluator(ds, preds, Protocol(bootstrap=bootstrap), workers=workers or None)
     phases, cpu = {}, {}
     c_start = time.process_time()
     steps = {"validate": ev.validate, "threshold": ev.threshold, "per_frame": ev.per_frame,
@@ -163,6 +164,8 @@ def main() -> None:
     ap.add_argument("--naive-frames", type=int, default=500,
                     help="Subset size for the naive comparison (0 = skip).")
     ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="Scoring threads (default: the evaluator's own choice).")
     ap.add_argument("--workdir", type=Path, default=None, help="Keep inputs here.")
     ap.add_argument("--results-out", type=Path, default=None,
                     help="Write the full-size run's results JSON here (to diff two versions).")
@@ -179,7 +182,7 @@ def main() -> None:
                   f"predictions in {time.perf_counter() - t:.0f} s")
         before = f"{os.getloadavg()[0]:.2f}"
         full = _child("_evaluate", str(root), str(preds), str(args.bootstrap),
-                      str(args.results_out or ""))
+                      str(args.results_out or ""), str(args.workers))
         print(f"evaluate  {args.frames} frames @360x640, bootstrap {args.bootstrap}: "
               f"{full['evaluate_s']} s (index {full['index_s']} s), peak RSS "
               f"{full['peak_rss_mb']} MB, {full['workers']} threads, route {full['route']}, "
@@ -213,7 +216,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_evaluate":
         print(json.dumps(child_evaluate(sys.argv[2], sys.argv[3], int(sys.argv[4]),
-                                        *sys.argv[5:6])))
+                                        *sys.argv[5:6], *map(int, sys.argv[6:7]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_naive":
         print(json.dumps(child_naive(sys.argv[2], sys.argv[3])))
     else:

@@ -144,3 +144,41 @@ def test_runs_round_trip_and_union():
         assert np.array_equal(Runs.union([rb, ra, rb]).to_mask(), a | b)
         empty = Runs.from_mask(np.zeros(size, bool, order="F"))
         assert empty.area == 0 and not empty.to_mask().any()
+
+
+NO_NUMBA = """
+import sys
+class BlockNumba:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("numba", "llvmlite"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, BlockNumba())
+sys.argv[0] = "avatar-bench"
+from avatar_bench.eval import kernels
+assert kernels.numba is None and not kernels.enabled()
+from avatar_bench.cli import main
+main()
+"""
+
+
+def test_without_numba_the_cli_scores_the_same_bytes(tmp_path, mini, mini_root):
+    """Where numba cannot be imported (no wheels for the platform), ``evaluate`` takes the
+    numpy route and writes the results file the compiled route writes."""
+    import subprocess
+    import sys
+
+    from avatar_bench.data import AvatarDataset
+    from avatar_bench.eval import evaluate, results_json, write_predictions
+
+    rng = np.random.default_rng(8)
+    keys = [f.key for f in mini.frames]
+    maps = resize_maps(rng.standard_normal((len(keys), 5, 5)).astype(np.float32), (20, 20))
+    preds = write_predictions(tmp_path / "p.npz", zip(keys, maps, strict=True), len(keys),
+                              {"model": "x"})
+    res = subprocess.run([sys.executable, "-c", NO_NUMBA, "evaluate", str(preds), "--root",
+                          str(mini_root), "--output", "r.json", "--bootstrap", "50"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    compiled = results_json(evaluate(AvatarDataset(mini_root), preds, bootstrap=50))
+    assert (tmp_path / "r.json").read_text() == compiled

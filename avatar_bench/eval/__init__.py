@@ -1,6 +1,7 @@
 """Model-agnostic evaluation: predictions format, validation, the AVATAR protocol, results.
 
-Never imports torch: scoring a file needs numpy, scipy, pycocotools and the annotations.
+Never imports torch: scoring a file needs numpy, scipy, pycocotools (numba for the compiled
+per-frame pass, optional) and the annotations.
 """
 
 from avatar_bench.eval.evaluator import PROTOCOLS, Evaluator, Protocol, evaluate
