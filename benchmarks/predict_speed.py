@@ -169,7 +169,9 @@ def measure(model: str, root: Path, args: argparse.Namespace) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--clips", type=int, default=6)
+    ap.add_argument("--clips", type=int, default=24,
+                    help="Clips in the root (x --frames-per-clip annotated frames). A run of "
+                         "a few dozen frames measures mostly the first batch filling up.")
     ap.add_argument("--frames-per-clip", type=int, default=5, help="AVATAR: ~4.9 on average")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--fps", type=int, default=25)
