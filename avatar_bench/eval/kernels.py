@@ -26,7 +26,7 @@ from avatar_bench.eval.runs import Runs
 
 try:  # pragma: no cover - exercised by whichever environment runs the tests
     import numba
-except ImportError:  # pragma: no cover
+except Exception:  # pragma: no cover - missing, or broken (e.g. an llvmlite it cannot load)
     numba = None
 
 
