@@ -3,10 +3,11 @@
 Everything the metrics need is a handful of integers per frame (TrackEval computes its IoUs
 once in the same way): ``|G_S|`` and ``|P & G_S|`` for each scenario S, ``|P|``, and the
 same for the †TN threshold. Maps stream from the file in chunks and are counted in a small
-thread pool (numpy releases the GIL), then dropped. The avatar passes never hold a chunk at
-full resolution: each map is resized in pieces (``resize.BilinearPlan``, the same bits as
-``resize_bilinear``): bands of columns for the histograms, and for the per-frame pass only
-the pixels whose value range (from the two blended columns) meets the threshold's interval.
+thread pool (numpy and the compiled kernels release the GIL), then dropped. The avatar passes
+never hold a chunk at full resolution: each map is resized in pieces (``resize.BilinearPlan``,
+the same bits as ``resize_bilinear``): bands of columns for the histograms, and for the
+per-frame pass only the pixels whose value range (from the two blended columns) meets the
+threshold's interval, by ``kernels`` (numba) or, without it, by the numpy functions here.
 """
 
 from __future__ import annotations
@@ -322,13 +323,17 @@ class AvatarPasses:
             out.append((int(i), *frame_fn(plan, m, main, d, reach, self.dataset.frames[i])))
         return out
 
+    def _unreached(self, frame: Frame, dag) -> tuple:
+        """No pixel reaches either interval: nothing to count but the GT's areas."""
+        return gt_counts_rle(self.dataset, frame, self.size), _NOTHING, \
+            None if dag is None else _NOTHING
+
     def _frame_numpy(self, plan: BilinearPlan, m: np.ndarray, main, dag, reach, frame):
+        """One frame's GT areas and splits, in numpy (decoded masks, ``split_fused``)."""
         v = plan.vertical(m)
         bounds = plan.pair_bounds(v)
         if bounds[1].max() < reach:
-            # No pixel reaches either interval: nothing to count but the GT's areas.
-            return gt_counts_rle(self.dataset, frame, self.size), _NOTHING, \
-                None if dag is None else _NOTHING
+            return self._unreached(frame, dag)
         masks = gt_masks(self.dataset, frame, self.size)
         s_main = split_fused(plan, v, bounds, masks, np.float32(main[0]), np.float32(main[1]))
         s_dag = None if dag is None else split_fused(
@@ -337,11 +342,11 @@ class AvatarPasses:
         return gt_counts(masks), s_main, s_dag
 
     def _frame_compiled(self, plan: BilinearPlan, m: np.ndarray, main, dag, reach, frame):
+        """The same with the compiled kernels and the GT as runs (never decoded)."""
         k = kernels.kernels_for(plan)
         v, top = k.vertical(m)
         if top < reach:
-            return gt_counts_rle(self.dataset, frame, self.size), _NOTHING, \
-                None if dag is None else _NOTHING
+            return self._unreached(frame, dag)
         masks = gt_runs(self.dataset, frame, self.size)
         s_main = k.split(v, masks, np.float32(main[0]), np.float32(main[1]))
         s_dag = None if dag is None else k.split(
