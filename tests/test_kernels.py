@@ -40,11 +40,13 @@ def _runs(masks: list[np.ndarray | None]) -> list[Runs | None]:
 
 
 def _intervals(rng, pixels: np.ndarray) -> list[tuple[np.float32, np.float32]]:
-    """Bounds at pixel values (ties at both ends), a degenerate one, all values, none."""
+    """Bounds at pixel values (ties at both ends), a degenerate one, all values inside, none
+    reaching, and all above."""
     a, b = np.sort(rng.choice(pixels, 2))
-    with np.errstate(over="ignore"):  # b may be float32's maximum
+    with np.errstate(over="ignore"):  # b may be float32's maximum, the least its negative
         above_b = np.nextafter(b, np.float32(np.inf))
-    pairs = [(a, b), (b, b), (-np.inf, np.inf), (above_b, np.inf)]
+        below_all = np.nextafter(pixels.min(), np.float32(-np.inf))
+    pairs = [(a, b), (b, b), (-np.inf, np.inf), (above_b, np.inf), (-np.inf, below_all)]
     return [(np.float32(lo), np.float32(hi)) for lo, hi in pairs]
 
 
@@ -56,7 +58,8 @@ def test_split_equals_split_frame(mode, dtype):
     one column into the next (the random masks do)."""
     rng = np.random.default_rng(17)
     for shape in SHAPES:
-        for size in [(360, 640), (14, 14), (4, 5), (3, 50)]:
+        # (14, 640) and (224, 9): one axis unresized for the 14x14 and 224x224 maps.
+        for size in [(360, 640), (14, 14), (4, 5), (3, 50), (14, 640), (224, 9)]:
             plan = BilinearPlan(shape, size, mode)
             k = kernels.Kernels(plan)
             for m in _maps(shape, dtype, seed=shape[0] * 3 + size[0]):
