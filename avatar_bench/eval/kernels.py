@@ -78,31 +78,29 @@ def _widen(src, table, out):  # pragma: no cover - compiled
 
 
 @_jit
+def _classify_cell(x, y, lo, hi, run, mixflag, g):  # pragma: no cover - compiled
+    """Cell ``g`` with pair values ``x``, ``y``: ``run[g]`` += 1 when the least is above
+    ``hi``; ``mixflag[g]`` = 1 when mixed (branch-free, so the loops calling it vectorise)."""
+    least = x if x <= y else y
+    most = x if x >= y else y
+    run[g] += np.int32(1) if least > hi else np.int32(0)
+    mixflag[g] = np.uint8(1) if (least <= hi) & (most >= lo) else np.uint8(0)
+
+
+@_jit
 def _classify(a, b, lo, hi, run, mixflag):  # pragma: no cover - compiled
-    """Cells ``g`` of one row, from their pair values ``a[g]``, ``b[g]``: ``run[g]`` += 1
-    when the least is above ``hi``, ``mixflag[g]`` = 1 when mixed (branch-free: vectorises)."""
+    """Cells ``g`` of one row, from their gathered pair values ``a[g]``, ``b[g]``."""
     for g in range(len(a)):
-        x, y = a[g], b[g]
-        least = x if x <= y else y
-        most = x if x >= y else y
-        run[g] += np.int32(1) if least > hi else np.int32(0)
-        mixflag[g] = np.uint8(1) if (least <= hi) & (most >= lo) else np.uint8(0)
+        _classify_cell(a[g], b[g], lo, hi, run, mixflag, g)
 
 
 @_jit
 def _classify_pairs(row, lo, hi, run, mixflag, n_groups):  # pragma: no cover - compiled
     """``_classify`` of contiguous groups: cell ``g`` pairs ``row[g]`` and ``row[g + 1]``,
-    the last pairs with itself."""
-    last = n_groups - 1
-    for g in range(last):
-        x, y = row[g], row[g + 1]
-        least = x if x <= y else y
-        most = x if x >= y else y
-        run[g] += np.int32(1) if least > hi else np.int32(0)
-        mixflag[g] = np.uint8(1) if (least <= hi) & (most >= lo) else np.uint8(0)
-    x = row[last]
-    run[last] += np.int32(1) if x > hi else np.int32(0)
-    mixflag[last] = np.uint8(1) if (x <= hi) & (x >= lo) else np.uint8(0)
+    the last pairs with itself (read in place, no gather)."""
+    for g in range(n_groups - 1):
+        _classify_cell(row[g], row[g + 1], lo, hi, run, mixflag, g)
+    _classify_cell(row[n_groups - 1], row[n_groups - 1], lo, hi, run, mixflag, n_groups - 1)
 
 
 @_jit
@@ -323,8 +321,7 @@ class Kernels:
     """The compiled per-frame pass for one ``BilinearPlan`` (read-only; thread-safe)."""
 
     def __init__(self, plan: BilinearPlan) -> None:
-        self.plan = plan
-        p = plan
+        self.plan = p = plan
         self.rows = None if p.rows is None else tuple(np.ascontiguousarray(a) for a in p.rows)
         if p.cols is None:  # no width pass: the kernel reads column x of V directly
             z = np.zeros(p.width, np.float32)
